@@ -1,0 +1,5 @@
+"""Entry point for `python -m clusterdns`."""
+
+from clusterdns.cli import main
+
+raise SystemExit(main())

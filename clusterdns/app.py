@@ -1,0 +1,212 @@
+"""Wiring: sources into the store, snapshots into handlers, chains into listening sockets."""
+
+import asyncio
+import ipaddress
+import logging
+import os
+import random
+import signal
+import socket
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from clusterdns.chain import Chain
+from clusterdns.clock import Clock, SystemClock
+from clusterdns.errors import ConfigError
+from clusterdns.plugin import Handler
+from clusterdns.plugins.forward.handler import ForwardHandler
+from clusterdns.plugins.forward.setup import Upstream, parse_resolv_conf, parse_upstream
+from clusterdns.plugins.forward.setup import make_config as make_forward_config
+from clusterdns.plugins.forward.upstream import NetworkExchanger
+from clusterdns.plugins.kubernetes.handler import KubernetesHandler
+from clusterdns.plugins.kubernetes.manifests import parse_manifests
+from clusterdns.plugins.kubernetes.objects import (
+    ENDPOINT_SLICE,
+    ENDPOINTS,
+    NAMESPACE,
+    POD,
+    SERVICE,
+    ClusterObject,
+)
+from clusterdns.plugins.kubernetes.setup import make_config as make_kubernetes_config
+from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, build_snapshot
+from clusterdns.plugins.kubernetes.store import ObjectStore, kind_of
+from clusterdns.server.dispatch import Dispatcher, ServerBlock
+from clusterdns.server.hotpath import AnswerCache
+from clusterdns.server.tcp import TcpServer
+from clusterdns.server.udp import UdpServer
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+ALL_KINDS = (NAMESPACE, SERVICE, ENDPOINT_SLICE, ENDPOINTS, POD)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What `clusterdns serve` was asked to do."""
+
+    manifests: tuple[str, ...]
+    dns_addrs: tuple[str, ...] = ("0.0.0.0",)
+    dns_port: int = 53
+    upstreams: tuple[str, ...] = ()
+    ttl: int = 30
+    tcp_idle_timeout: float = 10.0
+    resolv_conf: str = "/etc/resolv.conf"
+
+
+def manifest_files(paths: Iterable[str]) -> list[Path]:
+    """The files named, and the YAML/JSON files inside folders named (sorted, recursive)."""
+    files: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES))
+        elif path.exists():
+            files.append(path)
+        else:
+            raise ConfigError(f"{text}: no such file or folder")
+    return files
+
+
+def load_manifests(paths: Iterable[str]) -> list[ClusterObject]:
+    """Every object in the manifests; ConfigError listing one line per bad document."""
+    objects: list[ClusterObject] = []
+    problems: list[str] = []
+    for path in manifest_files(paths):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{path}: cannot read: {exc}")
+            continue
+        parsed = parse_manifests(text, str(path))
+        objects.extend(parsed.objects)
+        problems.extend(str(error) for error in parsed.errors)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return objects
+
+
+def default_upstreams(options: ServeOptions) -> tuple[Upstream, ...]:
+    """--upstream values, or the nameservers of resolv.conf."""
+    if options.upstreams:
+        return tuple(parse_upstream(text) for text in options.upstreams)
+    try:
+        text = Path(options.resolv_conf).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{options.resolv_conf}: cannot read: {exc}") from None
+    return parse_resolv_conf(text)
+
+
+class App:
+    """One running clusterdns: store, snapshot holder, chain and listeners."""
+
+    def __init__(self, options: ServeOptions, clock: Clock | None = None) -> None:
+        self.options = options
+        self.clock = clock or SystemClock()
+        self.store = ObjectStore()
+        self.holder = SnapshotHolder()
+        self.answers = AnswerCache()
+        self.holder.subscribe(lambda _snapshot: self.answers.clear())
+        kubernetes = make_kubernetes_config(ttl=options.ttl, ns_addresses=_ns_addresses(options))
+        forward = make_forward_config(default_upstreams(options))
+        self.upstreams = forward.upstreams
+        handlers: list[Handler] = [
+            KubernetesHandler(kubernetes, self.holder),
+            ForwardHandler(forward, NetworkExchanger(), random.Random()),
+        ]
+        self.dispatcher = Dispatcher([ServerBlock((".",), Chain(handlers))], self.answers)
+        self.udp: list[UdpServer] = []
+        self.tcp: list[TcpServer] = []
+        self.addresses: list[tuple[str, int]] = []
+
+    def load(self, objects: Iterable[ClusterObject]) -> None:
+        """Make `objects` the whole cluster and publish the snapshot."""
+        by_kind: dict[str, list[ClusterObject]] = {kind: [] for kind in ALL_KINDS}
+        for obj in objects:
+            by_kind[kind_of(obj)].append(obj)
+        for kind, items in by_kind.items():
+            self.store.replace(kind, items)
+        self.store.take_changes()
+        snapshot = build_snapshot(self.store, None, None, int(self.clock.wall()), synced=True)
+        self.holder.publish(snapshot)
+
+    async def start(self) -> list[tuple[str, int]]:
+        """Bind UDP and TCP on every address; returns the (address, port) pairs bound."""
+        port = self.options.dns_port
+        for address in self.options.dns_addrs:
+            udp_sock, tcp_sock = _bind_pair(address, port)
+            port = udp_sock.getsockname()[1]  # port 0: every address shares the first pick
+            udp = UdpServer(udp_sock, self.dispatcher)
+            udp.start()
+            tcp = TcpServer(tcp_sock, self.dispatcher, self.options.tcp_idle_timeout)
+            await tcp.start()
+            self.udp.append(udp)
+            self.tcp.append(tcp)
+            self.addresses.append((address, port))
+        return self.addresses
+
+    async def stop(self) -> None:
+        """Close every listener."""
+        for udp in self.udp:
+            udp.close()
+        for tcp in self.tcp:
+            await tcp.close()
+
+
+def _ns_addresses(options: ServeOptions) -> tuple[str, ...]:
+    """Addresses for ns.dns.<zone>: the listen addresses, loopback for wildcards."""
+    specific = tuple(a for a in options.dns_addrs if not ipaddress.ip_address(a).is_unspecified)
+    return specific or ("127.0.0.1",)
+
+
+def _bind_pair(address: str, port: int) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a listening TCP socket on the same address and port."""
+    family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+    for _ in range(20 if port == 0 else 1):
+        udp = socket.socket(family, socket.SOCK_DGRAM)
+        tcp = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            udp.bind((address, port))
+            tcp.bind((address, udp.getsockname()[1]))
+            tcp.listen(128)
+            tcp.setblocking(False)
+            return udp, tcp
+        except OSError as exc:
+            udp.close()
+            tcp.close()
+            if port != 0:
+                raise ConfigError(f"cannot listen on {address} port {port}: {exc}") from None
+    raise ConfigError(f"cannot find a free port on {address} for both UDP and TCP")
+
+
+async def serve_forever(options: ServeOptions) -> None:
+    """Run until SIGINT or SIGTERM."""
+    app = App(options)
+    objects = await asyncio.to_thread(load_manifests, options.manifests)
+    app.load(objects)
+    bound = await app.start()
+    snapshot = app.holder.current
+    logger.info(
+        "clusterdns serving %d services in %d namespaces on %s (udp, tcp); forwarding to %s",
+        len(snapshot.services),
+        len(snapshot.namespaces),
+        ", ".join(f"{a}:{p}" for a, p in bound),
+        ", ".join(str(u) for u in app.upstreams),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await app.stop()
+
+
+def configure_logging() -> None:
+    """CoreDNS-style log lines on stdout: `[LEVEL] message`."""
+    level = os.environ.get("CLUSTERDNS_LOG_LEVEL", "INFO").upper()
+    handler = logging.StreamHandler(stream=sys.stdout)
+    logging.basicConfig(level=level, format="[%(levelname)s] %(message)s", handlers=[handler])

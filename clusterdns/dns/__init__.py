@@ -1,0 +1,1 @@
+"""DNS names, record values and the wire codec."""

@@ -1,0 +1,322 @@
+"""DNS wire format: strict query decoding, response encoding with truncation; the only dnslib user.
+
+Queries are decoded by hand (header, one question, OPT): it is a few dozen lines, several times
+faster than a full dnslib parse, and lets every malformed part map to the rcode RFC 1035/6891
+ask for. Responses are encoded with dnslib.
+"""
+
+import struct
+from dataclasses import dataclass
+
+from dnslib import CLASS, EDNS0, QTYPE, RR, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
+from dnslib import dns as dnslib_rdata
+
+from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Srv, Target, Txt
+from clusterdns.errors import HeaderError, QueryRejected
+
+HEADER = struct.Struct("!HHHHHH")
+UDP_MIN_PAYLOAD = 512  # RFC 1035 4.2.1; RFC 6891 6.2.5: treat smaller EDNS sizes as 512
+TCP_MAX_MESSAGE = 65535
+_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_*")
+
+
+@dataclass(frozen=True, slots=True)
+class Edns:
+    """The client's OPT record: advertised UDP payload, DO bit, EDNS version."""
+
+    payload: int
+    do: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A decoded query: header fields, the one question (lowercased), EDNS, and its own bytes."""
+
+    id: int
+    flags: int
+    labels: tuple[bytes, ...]
+    name: str
+    qtype: int
+    qclass: int
+    edns: Edns | None
+    wire: bytes
+    question_end: int
+
+    @property
+    def recursion_desired(self) -> bool:
+        """The RD bit."""
+        return bool(self.flags & 0x0100)
+
+    @property
+    def checking_disabled(self) -> bool:
+        """The CD bit."""
+        return bool(self.flags & 0x0010)
+
+    def max_udp_size(self) -> int:
+        """The largest UDP reply the client accepts (RFC 6891 6.2.3)."""
+        if self.edns is None:
+            return UDP_MIN_PAYLOAD
+        return max(UDP_MIN_PAYLOAD, self.edns.payload)
+
+
+def decode_query(data: bytes) -> Query:
+    """Decode a query; HeaderError means drop it, QueryRejected means answer with its rcode."""
+    if len(data) < HEADER.size:
+        raise HeaderError(f"message of {len(data)} bytes is shorter than a header")
+    ident, flags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(data)
+    if flags & 0x8000:
+        raise HeaderError("message is a response, not a query")
+    if (flags >> 11) & 0xF != 0:
+        raise QueryRejected(Rcode.NOTIMP, f"opcode {(flags >> 11) & 0xF} is not QUERY")
+    if qdcount != 1:
+        raise QueryRejected(Rcode.FORMERR, f"{qdcount} questions, want exactly 1")
+    if ancount or nscount:
+        raise QueryRejected(Rcode.FORMERR, "a query with answer or authority records")
+    labels, offset = _read_question_name(data, HEADER.size)
+    if offset + 4 > len(data):
+        raise QueryRejected(Rcode.FORMERR, "question ends before its type and class")
+    qtype, qclass = struct.unpack_from("!HH", data, offset)
+    question_end = offset + 4
+    edns = _read_additional(data, question_end, arcount)
+    return Query(ident, flags, labels, _name_text(labels), qtype, qclass, edns, data, question_end)
+
+
+def _read_question_name(data: bytes, offset: int) -> tuple[tuple[bytes, ...], int]:
+    labels: list[bytes] = []
+    total = 1
+    while True:
+        if offset >= len(data):
+            raise QueryRejected(Rcode.FORMERR, "question name runs past the message")
+        length = data[offset]
+        offset += 1
+        if length == 0:
+            return tuple(labels), offset
+        if length > 63:
+            # RFC 1035 4.1.4: a compression pointer has nothing earlier to point at here.
+            raise QueryRejected(Rcode.FORMERR, "compressed or extended label in the question")
+        total += length + 1
+        if total > 255 or offset + length > len(data):
+            raise QueryRejected(Rcode.FORMERR, "question name too long or truncated")
+        labels.append(data[offset : offset + length].lower())
+        offset += length
+
+
+def _skip_name(data: bytes, offset: int) -> tuple[bool, int]:
+    """Skip a possibly compressed name; return (is_root, offset after it)."""
+    first = True
+    while offset < len(data):
+        length = data[offset]
+        if length == 0:
+            return first, offset + 1
+        if length & 0xC0 == 0xC0:
+            return False, offset + 2
+        if length > 63:
+            break
+        first = False
+        offset += 1 + length
+    raise QueryRejected(Rcode.FORMERR, "malformed name in the additional section")
+
+
+def _read_additional(data: bytes, offset: int, count: int) -> Edns | None:
+    edns: Edns | None = None
+    for _ in range(count):
+        is_root, offset = _skip_name(data, offset)
+        if offset + 10 > len(data):
+            raise QueryRejected(Rcode.FORMERR, "truncated additional record")
+        rtype, rclass, ttl, rdlength = struct.unpack_from("!HHIH", data, offset)
+        offset += 10
+        end = offset + rdlength
+        if end > len(data):
+            raise QueryRejected(Rcode.FORMERR, "additional record data runs past the message")
+        if rtype == RType.OPT:
+            if edns is not None or not is_root:
+                raise QueryRejected(Rcode.FORMERR, "more than one OPT, or OPT not at the root")
+            _check_options(data, offset, end)
+            edns = Edns(rclass, bool(ttl & 0x8000), (ttl >> 16) & 0xFF)
+        offset = end
+    if offset != len(data):
+        raise QueryRejected(Rcode.FORMERR, f"{len(data) - offset} bytes after the last record")
+    return edns
+
+
+def _check_options(data: bytes, offset: int, end: int) -> None:
+    """RFC 6891 6.1.2: options are {code, length, data} triples filling RDATA exactly."""
+    while offset < end:
+        if offset + 4 > end:
+            raise QueryRejected(Rcode.FORMERR, "truncated EDNS option header")
+        (length,) = struct.unpack_from("!H", data, offset + 2)
+        offset += 4 + length
+    if offset != end:
+        raise QueryRejected(Rcode.FORMERR, "EDNS option runs past the OPT record")
+
+
+def _name_text(labels: tuple[bytes, ...]) -> str:
+    """Presentation form of lowercased labels; unusual bytes escaped as \\DDD (RFC 4343 2.1)."""
+    if not labels:
+        return "."
+    parts = []
+    for label in labels:
+        if _SAFE.issuperset(label):
+            parts.append(label.decode("ascii"))
+        else:
+            parts.append("".join(chr(b) if b in _SAFE else f"\\{b:03d}" for b in label))
+    return ".".join(parts) + "."
+
+
+def error_reply(data: bytes, rcode: int) -> bytes:
+    """A header-only reply carrying `rcode`, for queries that cannot be processed."""
+    ident, flags = struct.unpack_from("!HH", data)
+    reply_flags = 0x8000 | (flags & 0x7900) | (rcode & 0xF)  # QR, opcode and RD kept
+    return HEADER.pack(ident, reply_flags, 0, 0, 0, 0)
+
+
+def encode_answer(query: Query, answer: Answer, max_size: int) -> bytes:
+    """Encode `answer` to `query`, truncated to `max_size` (TC set when answers were dropped).
+
+    The question is written with the client's own bytes (its letter case), and every owner name
+    equal to the question compresses to a pointer at it, so the client sees its own case.
+    """
+    sections = [list(answer.answer), list(answer.authority), list(answer.additional)]
+    wire = _pack(query, answer, sections, truncated=False)
+    if len(wire) > max_size:
+        wire = _truncate(query, answer, sections, max_size)
+    return splice_question(query, wire)
+
+
+def splice_question(query: Query, wire: bytes) -> bytes:
+    """`wire` (encoded for the lowercased question) with the client's id and question bytes."""
+    own = query.wire[HEADER.size : query.question_end]
+    if wire[HEADER.size : HEADER.size + len(own)].lower() != own.lower():
+        return query.wire[:2] + wire[2:]
+    return query.wire[:2] + wire[2 : HEADER.size] + own + wire[HEADER.size + len(own) :]
+
+
+def _truncate(query: Query, answer: Answer, sections: list[list[Record]], max_size: int) -> bytes:
+    # RFC 2181 9: dropping additional data alone does not set TC.
+    wire = _pack(query, answer, [sections[0], sections[1], []], truncated=False)
+    if len(wire) <= max_size:
+        return wire
+    kept = list(sections[0])
+    while kept:
+        kept.pop()
+        wire = _pack(query, answer, [kept, [], []], truncated=True)
+        if len(wire) <= max_size:
+            break
+    return wire
+
+
+def _pack(query: Query, answer: Answer, sections: list[list[Record]], truncated: bool) -> bytes:
+    header = DNSHeader(
+        id=query.id,
+        qr=1,
+        aa=int(answer.authoritative),
+        tc=int(truncated),
+        rd=int(query.recursion_desired),
+        ra=int(answer.recursion_available),
+        rcode=int(answer.rcode) & 0xF,
+    )
+    header.cd = int(query.checking_disabled)
+    message = DNSRecord(
+        header, q=DNSQuestion(DNSLabel(list(query.labels)), query.qtype, query.qclass)
+    )
+    for record in sections[0]:
+        message.add_answer(_rr(record))
+    for record in sections[1]:
+        message.add_auth(_rr(record))
+    for record in sections[2]:
+        message.add_ar(_rr(record))
+    if query.edns is not None:
+        message.add_ar(_opt(query.edns, int(answer.rcode)))
+    packed: bytes = message.pack()
+    return packed
+
+
+def _opt(edns: Edns, rcode: int) -> RR:
+    """Our OPT: the client's payload size echoed (at least 512), DO echoed, version 0."""
+    return EDNS0(
+        udp_len=max(UDP_MIN_PAYLOAD, edns.payload),
+        flags="do" if edns.do else "",
+        ext_rcode=rcode >> 4,
+        version=0,
+    )
+
+
+def _rr(record: Record) -> RR:
+    data = record.data
+    rdata: object
+    if isinstance(data, Address):
+        rdata = (dnslib_rdata.A if record.rtype == RType.A else dnslib_rdata.AAAA)(data.address)
+    elif isinstance(data, Target):
+        cls = {
+            RType.CNAME: dnslib_rdata.CNAME,
+            RType.PTR: dnslib_rdata.PTR,
+            RType.NS: dnslib_rdata.NS,
+        }[record.rtype]
+        rdata = cls(data.target)
+    elif isinstance(data, Srv):
+        rdata = dnslib_rdata.SRV(data.priority, data.weight, data.port, data.target)
+    elif isinstance(data, Txt):
+        rdata = dnslib_rdata.TXT([s.encode() for s in data.strings])
+    elif isinstance(data, Soa):
+        rdata = dnslib_rdata.SOA(
+            data.mname,
+            data.rname,
+            (data.serial, data.refresh, data.retry, data.expire, data.minimum),
+        )
+    return RR(record.name, int(record.rtype), CLASS.IN, record.ttl, rdata)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySummary:
+    """What an upstream reply says about itself: enough to check it matches the question."""
+
+    id: int
+    truncated: bool
+    rcode: int
+    name: str
+    qtype: int
+    qclass: int
+
+
+def summarize_reply(data: bytes) -> ReplySummary:
+    """Header and question of a reply; HeaderError when it is not a well-formed response."""
+    if len(data) < HEADER.size:
+        raise HeaderError("reply shorter than a header")
+    ident, flags, qdcount, _, _, _ = HEADER.unpack_from(data)
+    if not flags & 0x8000 or qdcount != 1:
+        raise HeaderError("not a response to one question")
+    try:
+        labels, offset = _read_question_name(data, HEADER.size)
+    except QueryRejected as exc:
+        raise HeaderError(str(exc)) from None
+    if offset + 4 > len(data):
+        raise HeaderError("reply question truncated")
+    qtype, qclass = struct.unpack_from("!HH", data, offset)
+    return ReplySummary(ident, bool(flags & 0x0200), flags & 0xF, _name_text(labels), qtype, qclass)
+
+
+def with_id(wire: bytes, ident: int) -> bytes:
+    """`wire` with its message id replaced."""
+    return struct.pack("!H", ident) + wire[2:]
+
+
+def truncate_reply(wire: bytes, max_size: int) -> bytes:
+    """A foreign reply cut to fit `max_size`: as many answers as fit, TC set (RFC 2181 9)."""
+    try:
+        message = DNSRecord.parse(wire)
+    except Exception:  # dnslib raises several types for bad input; any means "cannot cut it"
+        return _header_only_tc(wire)
+    opt = [rr for rr in message.ar if rr.rtype == QTYPE.OPT]
+    message.auth = []
+    message.ar = list(opt)
+    while len(message.pack()) > max_size and message.rr:
+        message.rr.pop()
+    message.header.tc = 1
+    packed: bytes = message.pack()
+    return packed if len(packed) <= max_size else _header_only_tc(wire)
+
+
+def _header_only_tc(wire: bytes) -> bytes:
+    ident, flags = struct.unpack_from("!HH", wire)
+    return HEADER.pack(ident, flags | 0x0200, 0, 0, 0, 0)

@@ -1,0 +1,1 @@
+"""Plugins of the handler chain, one folder per Corefile directive."""

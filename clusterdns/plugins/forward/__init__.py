@@ -1,0 +1,1 @@
+"""The `forward` plugin: names outside the cluster zones go to upstream resolvers."""

@@ -1,0 +1,92 @@
+"""Exchanging one query with one upstream: UDP, retried over TCP when the reply is truncated."""
+
+import asyncio
+import socket
+import struct
+from typing import Protocol
+
+from clusterdns.dns.message import TCP_MAX_MESSAGE, summarize_reply
+from clusterdns.errors import HeaderError, UpstreamError
+from clusterdns.plugins.forward.setup import Upstream
+
+
+class Exchanger(Protocol):
+    """Sends a query to an upstream and returns its matching reply."""
+
+    async def exchange(self, wire: bytes, upstream: Upstream) -> bytes:
+        """The reply to `wire`, or UpstreamError; callers bound it with `asyncio.timeout`."""
+        ...
+
+
+def reply_matches(query: bytes, reply: bytes) -> bool:
+    """True when `reply` answers `query`: same id, a response, same question (any case)."""
+    try:
+        summary = summarize_reply(reply)
+        asked = summarize_reply(b"\x00\x00\x80\x00" + query[4:])
+    except HeaderError:
+        return False
+    (ident,) = struct.unpack_from("!H", query)
+    return (
+        summary.id == ident
+        and summary.name == asked.name
+        and summary.qtype == asked.qtype
+        and summary.qclass == asked.qclass
+    )
+
+
+class _UdpWaiter(asyncio.DatagramProtocol):
+    """Keeps the first datagram that matches the query; ignores the rest (RFC 5452 9.1)."""
+
+    def __init__(self, query: bytes, done: "asyncio.Future[bytes]") -> None:
+        self.query = query
+        self.done = done
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        if not self.done.done() and reply_matches(self.query, data):
+            self.done.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        if not self.done.done():
+            self.done.set_exception(UpstreamError(f"udp: {exc}"))
+
+
+class NetworkExchanger:
+    """The real exchanger: a fresh UDP socket per query, TCP when the reply has TC set."""
+
+    async def exchange(self, wire: bytes, upstream: Upstream) -> bytes:
+        """UDP first; TCP on truncation. Raises UpstreamError on refusal or broken replies."""
+        try:
+            reply = await self._udp(wire, upstream)
+            if summarize_reply(reply).truncated:
+                reply = await self._tcp(wire, upstream)
+        except (OSError, HeaderError, asyncio.IncompleteReadError) as exc:
+            raise UpstreamError(f"{upstream}: {exc}") from exc
+        return reply
+
+    async def _udp(self, wire: bytes, upstream: Upstream) -> bytes:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bytes] = loop.create_future()
+        family = socket.AF_INET6 if ":" in upstream.host else socket.AF_INET
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _UdpWaiter(wire, done),
+            remote_addr=(upstream.host, upstream.port),
+            family=family,
+        )
+        try:
+            transport.sendto(wire)
+            return await done
+        finally:
+            transport.close()
+
+    async def _tcp(self, wire: bytes, upstream: Upstream) -> bytes:
+        reader, writer = await asyncio.open_connection(upstream.host, upstream.port)
+        try:
+            writer.write(struct.pack("!H", len(wire)) + wire)
+            await writer.drain()
+            while True:
+                (length,) = struct.unpack("!H", await reader.readexactly(2))
+                reply = await reader.readexactly(min(length, TCP_MAX_MESSAGE))
+                if reply_matches(wire, reply):
+                    return reply
+        finally:
+            writer.close()

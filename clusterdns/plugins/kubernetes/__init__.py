@@ -1,0 +1,1 @@
+"""The `kubernetes` plugin: cluster.local answers from Services, EndpointSlices and Namespaces."""

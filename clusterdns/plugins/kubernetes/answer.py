@@ -1,0 +1,277 @@
+"""Answers for names in the kubernetes zones: a pure function of snapshot, config, name and type.
+
+Follows kubernetes/dns docs/specification.md (schema 1.1.0) and, where it is silent, CoreDNS's
+`kubernetes` plugin (parse.go, kubernetes.go findServices/findPods, backend_lookup.go).
+"""
+
+import ipaddress
+from dataclasses import dataclass
+
+from clusterdns.dns.names import address_from_dashed, address_from_reverse, labels_below
+from clusterdns.dns.names import longest_zone as find_zone
+from clusterdns.dns.records import (
+    Address,
+    Answer,
+    Rcode,
+    Record,
+    RType,
+    Soa,
+    Srv,
+    Target,
+    Txt,
+)
+from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
+from clusterdns.plugins.kubernetes.snapshot import ServiceView, ZoneSnapshot
+
+SCHEMA_VERSION = "1.1.0"
+DNS_VERSION_TTL = 28800
+NO_PORT = -1  # CoreDNS's sentinel for endpoints without ports: addresses, but no SRV.
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One (host, port) a name resolves to: an IP address, or a CNAME target when `alias`."""
+
+    host: str
+    port: int
+    name: str
+    alias: bool = False
+
+
+class _NameError(Exception):
+    """The name does not exist (NXDOMAIN, or fall through)."""
+
+
+Found = tuple[list[Record], list[Record]]  # (answer, additional)
+
+
+def answer(
+    snapshot: ZoneSnapshot, config: KubernetesConfig, qname: str, qtype: int
+) -> Answer | None:
+    """The answer for a lowercase absolute `qname`, or None when it is not ours to answer."""
+    zone = find_zone(qname, config.zones)
+    if zone is None:
+        return None
+    if not snapshot.synced:
+        # CoreDNS: before the first sync, SERVFAIL rather than a wrong NXDOMAIN.
+        return Answer(
+            Rcode.SERVFAIL, authority=(soa_record(snapshot, config, zone),), authoritative=True
+        )
+    try:
+        records, extra = _lookup(snapshot, config, zone, qname, qtype)
+    except _NameError:
+        if config.falls_through(qname):
+            return None
+        return Answer(
+            Rcode.NXDOMAIN, authority=(soa_record(snapshot, config, zone),), authoritative=True
+        )
+    if not records:
+        # RFC 2308 2.2: NODATA is NOERROR with the SOA in authority.
+        return Answer(
+            Rcode.NOERROR, authority=(soa_record(snapshot, config, zone),), authoritative=True
+        )
+    return Answer(
+        Rcode.NOERROR, tuple(_unique(records)), (), tuple(_unique(extra)), authoritative=True
+    )
+
+
+def soa_record(snapshot: ZoneSnapshot, config: KubernetesConfig, zone: str) -> Record:
+    """The zone's SOA: ns.dns.<zone>, hostmaster.<zone>, minimum = ttl (TTL capped at 300)."""
+    data = Soa(
+        "ns.dns." + zone,
+        "hostmaster." + zone,
+        snapshot.serial % 2**32,
+        7200,
+        1800,
+        86400,
+        config.ttl,
+    )
+    return Record(zone, RType.SOA, min(config.ttl, 300), data)
+
+
+def _lookup(
+    snapshot: ZoneSnapshot, config: KubernetesConfig, zone: str, qname: str, qtype: int
+) -> Found:
+    labels = labels_below(qname, zone)
+    if not labels:
+        return _apex(snapshot, config, zone, qname, qtype)
+    if is_reverse_zone(zone):
+        if qtype != RType.PTR:
+            raise _NameError  # CoreDNS: only PTR exists in the reverse zones.
+        return _reverse(snapshot, config, qname), []
+    if labels == ["dns-version"]:
+        # Specification 2.3.1: the schema version as TXT.
+        if qtype == RType.TXT:
+            return [Record(qname, RType.TXT, DNS_VERSION_TTL, Txt((SCHEMA_VERSION,)))], []
+        return [], []
+    if labels == ["dns"]:
+        return [], []  # empty non-terminal above ns.dns.<zone>
+    if labels == ["ns", "dns"]:
+        return _addresses(qname, config.ns_addresses, config.ttl, qtype), []
+    kind = labels[-1]
+    if kind not in ("svc", "pod") or len(labels) > 5:
+        raise _NameError
+    if len(labels) == 1:
+        return [], []  # svc.<zone> and pod.<zone> are empty non-terminals
+    namespace = labels[-2]
+    if namespace not in snapshot.namespaces:
+        raise _NameError
+    if len(labels) == 2:
+        return [], []  # an existing namespace has no records of its own
+    if kind == "pod":
+        return _pod(snapshot, config, qname, labels, namespace, qtype), []
+    return _service(snapshot, config, zone, qname, labels, namespace, qtype)
+
+
+def _apex(
+    snapshot: ZoneSnapshot, config: KubernetesConfig, zone: str, qname: str, qtype: int
+) -> Found:
+    if qtype == RType.SOA:
+        return [soa_record(snapshot, config, zone)], []
+    if qtype == RType.NS:
+        target = "ns.dns." + zone
+        glue = [
+            r
+            for t in (RType.A, RType.AAAA)
+            for r in _addresses(target, config.ns_addresses, config.ttl, t)
+        ]
+        return [Record(qname, RType.NS, config.ttl, Target(target))], glue
+    return [], []
+
+
+def _addresses(owner: str, addresses: tuple[str, ...], ttl: int, qtype: int) -> list[Record]:
+    records = []
+    for text in addresses:
+        rtype = RType.A if ipaddress.ip_address(text).version == 4 else RType.AAAA
+        if rtype == qtype:
+            records.append(Record(owner, rtype, ttl, Address(text)))
+    return records
+
+
+def _pod(
+    snapshot: ZoneSnapshot,
+    config: KubernetesConfig,
+    qname: str,
+    labels: list[str],
+    namespace: str,
+    qtype: int,
+) -> list[Record]:
+    if len(labels) != 3 or config.pods == "disabled":
+        raise _NameError
+    address = address_from_dashed(labels[0])
+    if address is None:
+        raise _NameError
+    if config.pods == "verified" and namespace not in snapshot.pod_ips.get(address, ()):
+        raise _NameError
+    return _addresses(qname, (address,), config.ttl, qtype)
+
+
+def _service(
+    snapshot: ZoneSnapshot,
+    config: KubernetesConfig,
+    zone: str,
+    qname: str,
+    labels: list[str],
+    namespace: str,
+    qtype: int,
+) -> Found:
+    view = snapshot.services.get((namespace, labels[-3]))
+    if view is None:
+        raise _NameError
+    endpoint = port = protocol = ""
+    if len(labels) == 4:
+        endpoint = labels[0]
+    elif len(labels) == 5:
+        # parse.go: two extra labels are _port._protocol (underscores optional).
+        port, protocol = labels[0].removeprefix("_"), labels[1].removeprefix("_")
+    entries = _entries(view, zone, endpoint, port, protocol)
+    if not entries:
+        raise _NameError
+    if qtype in (RType.A, RType.AAAA):
+        version = 4 if qtype == RType.A else 6
+        return [
+            _alias(qname, e, config)
+            if e.alias
+            else Record(qname, RType(qtype), config.ttl, Address(e.host))
+            for e in entries
+            if e.alias or ipaddress.ip_address(e.host).version == version
+        ], []
+    if qtype == RType.SRV:
+        return _srv(qname, [e for e in entries if not e.alias], config.ttl)
+    if qtype in (RType.CNAME, RType.TXT):
+        return [_alias(qname, e, config) for e in entries[:1] if e.alias], []
+    return [], []
+
+
+def _alias(qname: str, entry: _Entry, config: KubernetesConfig) -> Record:
+    return Record(qname, RType.CNAME, config.ttl, Target(entry.host))
+
+
+def _entries(view: ServiceView, zone: str, endpoint: str, port: str, protocol: str) -> list[_Entry]:
+    """CoreDNS findServices: what one Service name (filtered by endpoint or port) resolves to."""
+    service = view.service
+    base = f"{service.name}.{service.namespace}.svc.{zone}"
+    if service.type == "ExternalName":
+        return [] if endpoint else [_Entry(service.external_name, 0, base, alias=True)]
+    entries: list[_Entry] = []
+    if service.headless or endpoint:
+        for ep in view.endpoints:
+            if endpoint and ep.label != endpoint:
+                continue
+            ports = [(p.name, p.protocol, p.port) for p in ep.ports] or [("", "", NO_PORT)]
+            for name, proto, number in ports:
+                if _port_matches(port, protocol, name, proto):
+                    entries.append(_Entry(ep.address, number, f"{ep.label}.{base}"))
+        return entries
+    for p in service.ports:
+        if _port_matches(port, protocol, p.name, p.protocol):
+            entries.extend(_Entry(ip, p.port, base) for ip in service.cluster_ips)
+    return entries
+
+
+def _port_matches(port: str, protocol: str, name: str, proto: str) -> bool:
+    return (not port or port == name) and (not protocol or protocol == proto)
+
+
+def _srv(qname: str, entries: list[_Entry], ttl: int) -> Found:
+    """SRV records with CoreDNS's weights: floor(100 / N) for N equal-priority targets."""
+    if not entries:
+        return [], []
+    weight = max(1, 100 // len(entries))
+    records: list[Record] = []
+    extra: list[Record] = []
+    for entry in entries:
+        if entry.port == NO_PORT:
+            continue
+        records.append(Record(qname, RType.SRV, ttl, Srv(0, weight, entry.port, entry.name)))
+        version = ipaddress.ip_address(entry.host).version
+        rtype = RType.A if version == 4 else RType.AAAA
+        extra.append(Record(entry.name, rtype, ttl, Address(entry.host)))
+    return records, extra
+
+
+def _reverse(snapshot: ZoneSnapshot, config: KubernetesConfig, qname: str) -> list[Record]:
+    """PTR: a cluster IP names its Service; otherwise every endpoint with that address."""
+    address = address_from_reverse(qname)
+    if address is None:
+        raise _NameError
+    zone = config.primary_zone
+    targets: list[str] = []
+    for namespace, name in snapshot.cluster_ip_index.get(address, ())[:1]:
+        targets.append(f"{name}.{namespace}.svc.{zone}")
+    if not targets:
+        for key in snapshot.endpoint_ip_index.get(address, ()):
+            view = snapshot.services[key]
+            targets.extend(
+                f"{ep.label}.{key[1]}.{key[0]}.svc.{zone}"
+                for ep in view.endpoints
+                if ep.address == address
+            )
+    if not targets:
+        raise _NameError
+    return [Record(qname, RType.PTR, config.ttl, Target(t)) for t in targets]
+
+
+def _unique(records: list[Record]) -> list[Record]:
+    """Records in first-seen order without repeats (CoreDNS dnsutil.Dedup)."""
+    return list(dict.fromkeys(records))

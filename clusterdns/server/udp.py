@@ -1,0 +1,73 @@
+"""The UDP listener: a reader callback that drains the socket and answers hits inline."""
+
+import asyncio
+import logging
+import socket
+
+from clusterdns.server.dispatch import Dispatcher
+
+logger = logging.getLogger(__name__)
+
+_DRAIN_BUDGET = 512  # datagrams per wake-up, so TCP and HTTP get their turn under a flood
+_MAX_DATAGRAM = 65535
+
+
+class UdpServer:
+    """Serves one bound UDP socket: hot answers at once, the rest as tasks (DESIGN §3)."""
+
+    def __init__(self, sock: socket.socket, dispatcher: Dispatcher) -> None:
+        sock.setblocking(False)
+        self.sock = sock
+        self.dispatcher = dispatcher
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.send_errors = 0
+
+    def start(self) -> None:
+        """Start reading on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.sock.fileno(), self._drain)
+
+    def close(self) -> None:
+        """Stop reading, cancel queries in flight, close the socket."""
+        if self._loop is not None:
+            self._loop.remove_reader(self.sock.fileno())
+        for task in self._tasks:
+            task.cancel()
+        self.sock.close()
+
+    def _drain(self) -> None:
+        recvfrom = self.sock.recvfrom
+        sendto = self.sock.sendto
+        cached = self.dispatcher.answers.reply
+        for _ in range(_DRAIN_BUDGET):
+            try:
+                data, addr = recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                logger.debug("udp receive failed: %s", exc)
+                return
+            reply = cached(data)
+            if reply is None:
+                self._spawn(data, addr)
+                continue
+            try:
+                sendto(reply, addr)
+            except OSError:
+                self.send_errors += 1
+
+    def _spawn(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self._loop is not None  # set in start(), before the reader can fire
+        task = self._loop.create_task(self._answer(data, addr))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
+        reply = await self.dispatcher.handle(data, "udp", addr)
+        if reply is None:
+            return
+        try:
+            self.sock.sendto(reply, addr)
+        except OSError:
+            self.send_errors += 1
