@@ -21,7 +21,7 @@ class TcpServer:
         self.dispatcher = dispatcher
         self.idle_timeout = idle_timeout
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.StreamWriter, asyncio.Task[None] | None] = {}
 
     async def start(self) -> None:
         """Start accepting on the running loop."""
@@ -31,17 +31,20 @@ class TcpServer:
         """Stop accepting and drop open connections."""
         if self._server is not None:
             self._server.close()
-        for task in list(self._connections):
-            task.cancel()
+        # Closing the transports ends each connection's read loop normally; cancelling the
+        # stream tasks instead makes asyncio log their CancelledError.
+        tasks = [task for task in self._connections.values() if task is not None]
+        for writer in list(self._connections):
+            writer.transport.abort()
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.idle_timeout)
         if self._server is not None:
             await self._server.wait_closed()
 
     async def _serve_connection(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
-        current = asyncio.current_task()
-        if current is not None:
-            self._connections.add(current)
+        self._connections[writer] = asyncio.current_task()
         peer = writer.get_extra_info("peername") or ("", 0)
         pending: set[asyncio.Task[None]] = set()
         try:
@@ -61,8 +64,7 @@ class TcpServer:
             writer.close()
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 await writer.wait_closed()
-            if current is not None:
-                self._connections.discard(current)
+            self._connections.pop(writer, None)
 
     async def _read_frame(self, reader: asyncio.StreamReader) -> bytes | None:
         """One message, or None at EOF, idle timeout or a broken frame."""
