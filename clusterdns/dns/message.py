@@ -228,8 +228,7 @@ def _pack(query: Query, answer: Answer, sections: list[list[Record]], truncated:
         message.add_ar(_rr(record))
     if query.edns is not None:
         message.add_ar(_opt(query.edns, int(answer.rcode)))
-    packed: bytes = message.pack()
-    return packed
+    return bytes(message.pack())
 
 
 def _opt(edns: Edns, rcode: int) -> RR:
@@ -313,7 +312,7 @@ def truncate_reply(wire: bytes, max_size: int) -> bytes:
     while len(message.pack()) > max_size and message.rr:
         message.rr.pop()
     message.header.tc = 1
-    packed: bytes = message.pack()
+    packed = bytes(message.pack())
     return packed if len(packed) <= max_size else _header_only_tc(wire)
 
 

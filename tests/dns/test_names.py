@@ -1,0 +1,84 @@
+"""Name arithmetic: normalization, zones, reverse names and dashed pod labels, both directions."""
+
+import pytest
+
+from clusterdns.dns.names import (
+    address_from_dashed,
+    address_from_reverse,
+    dashed_address,
+    is_subdomain,
+    labels_below,
+    longest_zone,
+    normalize,
+    reverse_pointer,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Cluster.Local", "cluster.local.", id="case-and-dot"),
+        pytest.param("cluster.local.", "cluster.local.", id="already"),
+        pytest.param("", ".", id="empty-is-root"),
+        pytest.param(".", ".", id="root"),
+    ],
+)
+def test_normalize(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+def test_zone_arithmetic() -> None:
+    assert is_subdomain("a.cluster.local.", "cluster.local.")
+    assert not is_subdomain("acluster.local.", "cluster.local.")
+    assert is_subdomain("anything.", ".")
+    assert labels_below("web.demo.svc.cluster.local.", "cluster.local.") == ["web", "demo", "svc"]
+    assert labels_below("cluster.local.", "cluster.local.") == []
+    zones = (".", "cluster.local.", "local.")
+    assert longest_zone("x.cluster.local.", zones) == "cluster.local."
+    assert longest_zone("example.com.", ("cluster.local.",)) is None
+
+
+@pytest.mark.parametrize(
+    ("address", "name"),
+    [
+        pytest.param("10.96.0.20", "20.0.96.10.in-addr.arpa.", id="ipv4"),
+        pytest.param(
+            "fd00:10:96::50",
+            "0.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.6.9.0.0.0.1.0.0.0.0.d.f.ip6.arpa.",
+            id="ipv6",
+        ),
+    ],
+)
+def test_reverse_names_both_ways(address: str, name: str) -> None:
+    assert reverse_pointer(address) == name
+    assert address_from_reverse(name) == address
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("10.in-addr.arpa.", id="partial"),
+        pytest.param("1.2.3.256.in-addr.arpa.", id="octet-range"),
+        pytest.param("a.2.3.4.in-addr.arpa.", id="not-digits"),
+        pytest.param("0.ip6.arpa.", id="partial-v6"),
+        pytest.param("web.cluster.local.", id="forward-name"),
+    ],
+)
+def test_bad_reverse_names(name: str) -> None:
+    assert address_from_reverse(name) is None
+
+
+@pytest.mark.parametrize(
+    ("label", "address"),
+    [
+        pytest.param("10-244-1-5", "10.244.1.5", id="ipv4"),
+        pytest.param("fd00--5", "fd00::5", id="ipv6-compressed"),
+        pytest.param("fd00-0-0-0-0-0-0-5", "fd00::5", id="ipv6-full"),
+        pytest.param("10-244-1", None, id="short"),
+        pytest.param("web-0", None, id="hostname"),
+    ],
+)
+def test_dashed_labels(label: str, address: str | None) -> None:
+    assert address_from_dashed(label) == address
+    if address is not None and "--" not in label:
+        assert address_from_dashed(dashed_address(address)) == address

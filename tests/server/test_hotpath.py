@@ -1,0 +1,89 @@
+"""The hot-path key: which raw queries may be answered from pre-encoded replies, and how."""
+
+import struct
+
+import dns.edns
+
+import dns.message
+import pytest
+
+from clusterdns.dns.message import decode_query
+from clusterdns.server.hotpath import AnswerCache, hot_key
+
+
+def wire(name: str = "web.demo.svc.cluster.local.", qtype: str = "A", **kwargs: object) -> bytes:
+    query = dns.message.make_query(name, qtype, **kwargs)  # type: ignore[arg-type]
+    query.id = 0x4242
+    return query.to_wire()
+
+
+@pytest.mark.parametrize(
+    ("data", "hot"),
+    [
+        pytest.param(wire(use_edns=False), True, id="plain"),
+        pytest.param(wire(use_edns=0, payload=1232), True, id="edns-no-options"),
+        pytest.param(
+            wire(use_edns=0, options=[dns.edns.GenericOption(10, b"12345678")]), False, id="cookie"
+        ),
+        pytest.param(wire(use_edns=1), False, id="edns-version-1"),
+        pytest.param(b"\x00" * 11, False, id="short"),
+        pytest.param(wire()[:2] + b"\x81\x00" + wire()[4:], False, id="response"),
+        pytest.param(wire()[:-1], False, id="truncated"),
+    ],
+)
+def test_which_queries_are_hot(data: bytes, hot: bool) -> None:
+    assert (hot_key(data) is not None) is hot
+
+
+def test_key_ignores_case_and_id_but_not_type_flags_or_payload() -> None:
+    base = hot_key(wire(use_edns=False))
+    assert base is not None
+    assert hot_key(wire("WEB.demo.svc.cluster.local.", use_edns=False)) == base
+    different = [
+        wire(qtype="AAAA", use_edns=False),
+        wire(use_edns=0, payload=1232),
+        wire(use_edns=0, payload=4096),
+        wire(use_edns=0, payload=1232, want_dnssec=True),
+        wire(use_edns=False, flags=0),  # RD clear
+    ]
+    keys = {hot_key(d)[0] for d in different}  # type: ignore[index]
+    assert len(keys) == len(different) and base[0] not in keys
+
+
+def test_type_bytes_are_not_lowercased() -> None:
+    # qtype 65 (HTTPS) is the byte "A"; lowercasing it would collide with qtype 97.
+    https = hot_key(wire(qtype="HTTPS", use_edns=False))
+    other = bytearray(wire(use_edns=False))
+    struct.pack_into("!H", other, len(other) - 4, 97)
+    assert https is not None and hot_key(bytes(other)) is not None
+    assert https[0] != hot_key(bytes(other))[0]  # type: ignore[index]
+
+
+def test_stored_reply_comes_back_with_the_new_id_and_case() -> None:
+    cache = AnswerCache()
+    first = wire(use_edns=False)
+    reply = first[:2] + b"\x85\x00" + first[4:12] + first[12:]  # any bytes after the question
+    cache.store(decode_query(first), reply + b"TAIL", cache.generation)
+    again = bytearray(wire("Web.Demo.svc.cluster.local.", use_edns=False))
+    again[:2] = b"\x99\x99"
+    served = cache.reply(bytes(again))
+    assert served is not None
+    assert served[:2] == b"\x99\x99" and served[2:4] == b"\x85\x00"
+    assert served[12:-4] == bytes(again[12:]) and served.endswith(b"TAIL")
+
+
+def test_replies_from_an_older_generation_are_not_stored() -> None:
+    cache = AnswerCache()
+    query = decode_query(wire())
+    stale = cache.generation
+    cache.clear()
+    cache.store(query, wire(), stale)
+    assert len(cache) == 0
+
+
+def test_full_cache_starts_over() -> None:
+    cache = AnswerCache(max_entries=2)
+    for name in ("a.", "b.", "c."):
+        data = wire(name, use_edns=False)
+        cache.store(decode_query(data), data, cache.generation)
+    assert len(cache) == 1
