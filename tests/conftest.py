@@ -45,11 +45,13 @@ class Client:
     def __init__(self, port: int) -> None:
         self.port = port
 
-    async def udp(self, query: dns.message.Message, timeout: float = 3.0) -> dns.message.Message:
-        return await dns.asyncquery.udp(query, "127.0.0.1", port=self.port, timeout=timeout)
+    async def udp(self, query: dns.message.Message, wait: float = 3.0) -> dns.message.Message:
+        """Ask over UDP; dnspython gives up after `wait` seconds."""
+        return await dns.asyncquery.udp(query, "127.0.0.1", port=self.port, timeout=wait)
 
-    async def tcp(self, query: dns.message.Message, timeout: float = 3.0) -> dns.message.Message:
-        return await dns.asyncquery.tcp(query, "127.0.0.1", port=self.port, timeout=timeout)
+    async def tcp(self, query: dns.message.Message, wait: float = 3.0) -> dns.message.Message:
+        """Ask over TCP."""
+        return await dns.asyncquery.tcp(query, "127.0.0.1", port=self.port, timeout=wait)
 
     async def ask(self, name: str, qtype: str = "A", **kwargs: object) -> dns.message.Message:
         return await self.udp(dns.message.make_query(name, qtype, **kwargs))  # type: ignore[arg-type]

@@ -2,8 +2,8 @@
 
 import dns.flags
 import dns.message
-import dns.rrset
 import dns.rcode
+import dns.rrset
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

@@ -14,7 +14,10 @@ import dns.rrset
 
 @dataclass
 class Script:
-    """How the fake answers one name: `behaviour` is answer|servfail|silent|wrong-id|wrong-name|truncate."""
+    """How the fake answers one name.
+
+    `behaviour` is answer, servfail, silent, wrong-id, wrong-name or truncate.
+    """
 
     behaviour: str = "answer"
     addresses: tuple[str, ...] = ("192.0.2.1",)

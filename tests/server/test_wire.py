@@ -1,4 +1,4 @@
-"""The real server on 127.0.0.1 through dnspython: flags, sections, EDNS, truncation, TCP, rcodes."""
+"""The real server on 127.0.0.1 via dnspython: flags, sections, EDNS, truncation, TCP."""
 
 import asyncio
 import contextlib
@@ -12,7 +12,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from clusterdns.app import App, ServeOptions, load_manifests
+from clusterdns.app import App, load_manifests
 from tests.conftest import EXAMPLES, Client
 from tests.fakes.upstream import FakeUpstream
 
@@ -179,6 +179,6 @@ async def test_broken_upstreams_give_servfail_within_the_deadline(
     upstream.script("broken.example.", behaviour)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    reply = await client.udp(dns.message.make_query("broken.example.", "A"), timeout=5)
+    reply = await client.udp(dns.message.make_query("broken.example.", "A"), wait=5)
     assert reply.rcode() == dns.rcode.SERVFAIL
     assert loop.time() - started < 2.8

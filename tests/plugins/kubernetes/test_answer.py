@@ -13,6 +13,7 @@ from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, build_snapshot
 from clusterdns.plugins.kubernetes.store import ObjectStore
 
 ROOT = Path(__file__).resolve().parents[3]
+DB = "db.demo.svc.cluster.local."
 SOA = (
     "cluster.local. 30 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 7 7200 1800 86400 30"
 )
@@ -196,7 +197,7 @@ SRV = cases(
         "_postgres._tcp.db.demo.svc.cluster.local.",
         "SRV",
         answer=[
-            f"_postgres._tcp.db.demo.svc.cluster.local. 30 IN SRV 0 33 5432 db-{i}.db.demo.svc.cluster.local."
+            f"_postgres._tcp.db.demo.svc.cluster.local. 30 IN SRV 0 33 5432 db-{i}.{DB}"
             for i in range(3)
         ],
         additional=[f"db-{i}.db.demo.svc.cluster.local. 30 IN A 10.244.2.1{i}" for i in range(3)],
@@ -252,7 +253,8 @@ HEADLESS = cases(
         "_http._tcp.six.edge.svc.cluster.local.",
         "SRV",
         answer=[
-            "_http._tcp.six.edge.svc.cluster.local. 30 IN SRV 0 100 80 six-0.six.edge.svc.cluster.local."
+            "_http._tcp.six.edge.svc.cluster.local. 30 IN SRV 0 100 80 "
+            "six-0.six.edge.svc.cluster.local."
         ],
         additional=["six-0.six.edge.svc.cluster.local. 30 IN AAAA fd00::6"],
     ),
@@ -378,5 +380,6 @@ def test_ttl_setting_applies_to_records_and_soa_minimum() -> None:
     result = answer(SNAPSHOT, config, "web.demo.svc.cluster.local.", RType.AAAA)
     assert result is not None
     assert [r.zone_line() for r in result.authority] == [
-        "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 7 7200 1800 86400 5"
+        "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. "
+        "7 7200 1800 86400 5"
     ]

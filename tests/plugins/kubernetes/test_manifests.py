@@ -52,7 +52,8 @@ def test_legacy_endpoints_become_a_slice_of_their_service() -> None:
     [
         pytest.param(
             SERVICE.replace("10.96.0.20", "10.96.0.300"),
-            "bad.yaml: document 1: spec.clusterIPs[0]: Service web: malformed IP address '10.96.0.300'",
+            "bad.yaml: document 1: spec.clusterIPs[0]: Service web: "
+            "malformed IP address '10.96.0.300'",
             id="malformed-ip",
         ),
         pytest.param(
@@ -61,7 +62,8 @@ def test_legacy_endpoints_become_a_slice_of_their_service() -> None:
             id="unknown-kind",
         ),
         pytest.param(
-            "kind: List\nitems:\n- {kind: Namespace, metadata: {name: a}}\n- {kind: Service, metadata: {}}\n",
+            "kind: List\nitems:\n- {kind: Namespace, metadata: {name: a}}\n"
+            "- {kind: Service, metadata: {}}\n",
             "bad.yaml: document 1: items[1].metadata.name: missing",
             id="list-item-without-name",
         ),

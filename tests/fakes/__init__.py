@@ -1,0 +1,1 @@
+"""Test doubles for the boundaries: the Kubernetes API, upstream resolvers, transports, clocks."""
