@@ -49,17 +49,26 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
 
 
 class AnswerCache:
-    """Reply tails per hot key; cleared on every zone snapshot swap and when full."""
+    """Reply tails per hot key; cleared on every zone snapshot swap and when full.
+
+    Two levels: replies by the exact bytes after the id (a repeated query costs one slice and
+    one dict lookup), then by the case-folded hot key (the same question in another case).
+    """
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
         self._entries: dict[bytes, tuple[bytes, bytes]] = {}
+        self._exact: dict[bytes, bytes] = {}
         self.hits = 0
         # Bumped by clear(): a reply computed under an older snapshot is never stored.
         self.generation = 0
 
     def reply(self, data: bytes) -> bytes | None:
         """The reply to `data` if it is a stored question, with the client's id and case."""
+        tail = self._exact.get(data[2:])
+        if tail is not None:
+            self.hits += 1
+            return data[:2] + tail
         found = hot_key(data)
         if found is None:
             return None
@@ -67,7 +76,9 @@ class AnswerCache:
         if entry is None:
             return None
         self.hits += 1
-        return data[:2] + entry[0] + data[12 : found[1]] + entry[1]
+        reply = data[:2] + entry[0] + data[12 : found[1]] + entry[1]
+        self._remember(data, reply)
+        return reply
 
     def store(self, query: Query, reply: bytes, generation: int) -> None:
         """Remember `reply` (spliced for `query`, computed in `generation`) for its key."""
@@ -77,11 +88,18 @@ class AnswerCache:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()
         self._entries[found[0]] = (reply[2:12], reply[found[1] :])
+        self._remember(query.wire, reply)
+
+    def _remember(self, data: bytes, reply: bytes) -> None:
+        if len(self._exact) >= self.max_entries:
+            self._exact.clear()
+        self._exact[data[2:]] = reply[2:]
 
     def clear(self) -> None:
         """Forget every stored reply (the zone changed)."""
         self.generation += 1
         self._entries.clear()
+        self._exact.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
