@@ -9,9 +9,12 @@ import signal
 import socket
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from clusterdns import __version__
 from clusterdns.chain import Chain
 from clusterdns.clock import Clock, SystemClock
 from clusterdns.errors import ConfigError
@@ -20,8 +23,17 @@ from clusterdns.plugins.forward.handler import ForwardHandler
 from clusterdns.plugins.forward.setup import Upstream, parse_resolv_conf, parse_upstream
 from clusterdns.plugins.forward.setup import make_config as make_forward_config
 from clusterdns.plugins.forward.upstream import NetworkExchanger
+from clusterdns.plugins.kubernetes.client import (
+    ENDPOINT_SLICES,
+    NAMESPACES,
+    SERVICES,
+    KubeClient,
+    load_api_config,
+)
+from clusterdns.plugins.kubernetes.feed import ZoneFeed
 from clusterdns.plugins.kubernetes.handler import KubernetesHandler
 from clusterdns.plugins.kubernetes.manifests import parse_manifests
+from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
 from clusterdns.plugins.kubernetes.objects import (
     ENDPOINT_SLICE,
     ENDPOINTS,
@@ -30,11 +42,13 @@ from clusterdns.plugins.kubernetes.objects import (
     SERVICE,
     ClusterObject,
 )
+from clusterdns.plugins.kubernetes.reflector import Reflectors, ReflectorSettings
 from clusterdns.plugins.kubernetes.setup import make_config as make_kubernetes_config
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, build_snapshot
 from clusterdns.plugins.kubernetes.store import ObjectStore, kind_of
 from clusterdns.server.dispatch import Dispatcher, ServerBlock
 from clusterdns.server.hotpath import AnswerCache
+from clusterdns.server.http import HttpReply, HttpServer
 from clusterdns.server.tcp import TcpServer
 from clusterdns.server.udp import UdpServer
 
@@ -48,13 +62,21 @@ ALL_KINDS = (NAMESPACE, SERVICE, ENDPOINT_SLICE, ENDPOINTS, POD)
 class ServeOptions:
     """What `clusterdns serve` was asked to do."""
 
-    manifests: tuple[str, ...]
+    manifests: tuple[str, ...] = ()
+    kubeconfig: str | None = None
+    context: str | None = None
+    api_server: str | None = None
+    token_file: str | None = None
+    ca_file: str | None = None
+    insecure: bool = False
     dns_addrs: tuple[str, ...] = ("0.0.0.0",)
     dns_port: int = 53
     upstreams: tuple[str, ...] = ()
     ttl: int = 30
     tcp_idle_timeout: float = 10.0
+    http_addr: str | None = None
     resolv_conf: str = "/etc/resolv.conf"
+    reflector_settings: ReflectorSettings = field(default_factory=ReflectorSettings)
 
 
 def manifest_files(paths: Iterable[str]) -> list[Path]:
@@ -101,11 +123,12 @@ def default_upstreams(options: ServeOptions) -> tuple[Upstream, ...]:
 
 
 class App:
-    """One running clusterdns: store, snapshot holder, chain and listeners."""
+    """One running clusterdns: store, snapshots, chain, listeners and the source feeding them."""
 
     def __init__(self, options: ServeOptions, clock: Clock | None = None) -> None:
         self.options = options
         self.clock = clock or SystemClock()
+        self.registry = CollectorRegistry()
         self.store = ObjectStore()
         self.holder = SnapshotHolder()
         self.answers = AnswerCache()
@@ -118,12 +141,18 @@ class App:
             ForwardHandler(forward, NetworkExchanger(), random.Random()),
         ]
         self.dispatcher = Dispatcher([ServerBlock((".",), Chain(handlers))], self.answers)
+        self.feed = ZoneFeed(self.store, self.holder, self.clock, KubernetesMetrics(self.registry))
+        self.reflectors: Reflectors | None = None
+        self._client: KubeClient | None = None
+        self.stopping = False
         self.udp: list[UdpServer] = []
         self.tcp: list[TcpServer] = []
+        self.http: HttpServer | None = None
         self.addresses: list[tuple[str, int]] = []
+        self.http_address: tuple[str, int] | None = None
 
     def load(self, objects: Iterable[ClusterObject]) -> None:
-        """Make `objects` the whole cluster and publish the snapshot."""
+        """Make `objects` the whole cluster and publish the snapshot (manifest mode)."""
         by_kind: dict[str, list[ClusterObject]] = {kind: [] for kind in ALL_KINDS}
         for obj in objects:
             by_kind[kind_of(obj)].append(obj)
@@ -133,8 +162,32 @@ class App:
         snapshot = build_snapshot(self.store, None, None, int(self.clock.wall()), synced=True)
         self.holder.publish(snapshot)
 
+    def connect(self) -> str:
+        """Prepare the live API source (ConfigError when no config is usable); returns its name."""
+        options = self.options
+        token = _read_secret(options.token_file) if options.token_file else None
+        config = load_api_config(
+            options.kubeconfig,
+            options.context,
+            options.api_server,
+            token,
+            options.ca_file,
+            options.insecure,
+        )
+        self._client = KubeClient(config)
+        self.reflectors = Reflectors(
+            self._client,
+            self.store,
+            (SERVICES, ENDPOINT_SLICES, NAMESPACES),
+            on_change=self.feed.notify,
+            on_synced=self.feed.mark_synced,
+            settings=options.reflector_settings,
+            clock=self.clock,
+        )
+        return f"{config.source} ({config.host})"
+
     async def start(self) -> list[tuple[str, int]]:
-        """Bind UDP and TCP on every address; returns the (address, port) pairs bound."""
+        """Bind every listener, then start the API source if there is one."""
         port = self.options.dns_port
         for address in self.options.dns_addrs:
             udp_sock, tcp_sock = _bind_pair(address, port)
@@ -146,14 +199,73 @@ class App:
             self.udp.append(udp)
             self.tcp.append(tcp)
             self.addresses.append((address, port))
+        if self.options.http_addr:
+            await self._start_http(self.options.http_addr)
+        if self.reflectors is not None:
+            self.feed.start()
+            self.reflectors.start()
         return self.addresses
 
+    def ready(self) -> bool:
+        """True once every watched resource has synced, until shutdown begins."""
+        return self.holder.current.synced and not self.stopping
+
     async def stop(self) -> None:
-        """Close every listener."""
+        """Stop the source and close every listener."""
+        self.stopping = True
+        if self.reflectors is not None:
+            await asyncio.to_thread(self.reflectors.stop)
+        if self._client is not None:
+            self._client.close()
+        await self.feed.stop()
         for udp in self.udp:
             udp.close()
         for tcp in self.tcp:
             await tcp.close()
+        if self.http is not None:
+            await self.http.close()
+
+    async def _start_http(self, text: str) -> None:
+        host, port = _split_host_port(text)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            sock.listen(64)
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"--http-addr {text}: cannot listen: {exc}") from None
+        self.http_address = sock.getsockname()[:2]
+        self.http = HttpServer(
+            sock,
+            {
+                "/health": lambda: HttpReply(200, b"OK"),
+                "/ready": self._ready_reply,
+                "/metrics": lambda: HttpReply(
+                    200, generate_latest(self.registry), CONTENT_TYPE_LATEST
+                ),
+            },
+        )
+        await self.http.start()
+
+    def _ready_reply(self) -> HttpReply:
+        return HttpReply(200, b"OK") if self.ready() else HttpReply(503, b"not ready")
+
+
+def _read_secret(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"--token-file {path}: cannot read: {exc}") from None
+
+
+def _split_host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    if not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"want HOST:PORT, got {text!r}")
+    return host, int(port)
 
 
 def _ns_addresses(options: ServeOptions) -> tuple[str, ...]:
@@ -186,17 +298,22 @@ def _bind_pair(address: str, port: int) -> tuple[socket.socket, socket.socket]:
 async def serve_forever(options: ServeOptions) -> None:
     """Run until SIGINT or SIGTERM."""
     app = App(options)
-    objects = await asyncio.to_thread(load_manifests, options.manifests)
-    app.load(objects)
+    if options.manifests:
+        objects = await asyncio.to_thread(load_manifests, options.manifests)
+        app.load(objects)
+        source = f"{len(objects)} objects from {', '.join(options.manifests)}"
+    else:
+        source = app.connect()
     bound = await app.start()
-    snapshot = app.holder.current
     logger.info(
-        "clusterdns serving %d services in %d namespaces on %s (udp, tcp); forwarding to %s",
-        len(snapshot.services),
-        len(snapshot.namespaces),
+        "clusterdns %s serving on %s (udp, tcp) from %s; forwarding to %s",
+        __version__,
         ", ".join(f"{a}:{p}" for a, p in bound),
+        source,
         ", ".join(str(u) for u in app.upstreams),
     )
+    if app.http_address is not None:
+        logger.info("health, readiness and metrics on http://%s:%d", *app.http_address)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -25,6 +25,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="YAML/JSON manifest files or folders (e.g. a `kubectl get -o yaml` dump)",
     )
+    api = serve.add_argument_group(
+        "live cluster (used when --manifests is not given)",
+        "Order: --api-server, else --kubeconfig or $KUBECONFIG, else the pod's service account.",
+    )
+    api.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
+    api.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
+    api.add_argument(
+        "--api-server", metavar="URL", help="API server URL, e.g. https://1.2.3.4:6443"
+    )
+    api.add_argument("--token-file", metavar="PATH", help="bearer token for --api-server")
+    api.add_argument("--ca-file", metavar="PATH", help="CA bundle for --api-server")
+    api.add_argument(
+        "--insecure-skip-tls-verify", action="store_true", help="do not verify --api-server's TLS"
+    )
+    serve.add_argument(
+        "--http-addr",
+        metavar="HOST:PORT",
+        help="serve /health, /ready and /metrics here (default: off)",
+    )
     serve.add_argument(
         "--dns-addr",
         action="append",
@@ -57,14 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     args = build_parser().parse_args(argv)
     configure_logging()
-    if not args.manifests:
-        print(
-            "clusterdns serve: give --manifests PATH (a live cluster source is not built yet)",
-            file=sys.stderr,
-        )
-        return 2
     options = ServeOptions(
         manifests=tuple(args.manifests),
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        api_server=args.api_server,
+        token_file=args.token_file,
+        ca_file=args.ca_file,
+        insecure=args.insecure_skip_tls_verify,
+        http_addr=args.http_addr,
         dns_addrs=tuple(args.dns_addr) or ("0.0.0.0",),
         dns_port=args.dns_port,
         upstreams=tuple(args.upstream),

@@ -72,7 +72,7 @@ def server() -> Iterator[tuple[str, int, FakeUpstream]]:
         upstream.address,
     )
     try:
-        wait_for_line(process, "clusterdns serving")
+        wait_for_line(process, "serving on")
         yield "127.0.0.1", port, upstream
     finally:
         process.terminate()
@@ -154,7 +154,7 @@ def test_ipv6_listener() -> None:
         upstream.address,
     )
     try:
-        wait_for_line(process, "clusterdns serving")
+        wait_for_line(process, "serving on")
         assert short("::1", port, "dual.demo.svc.cluster.local", "AAAA") == ["fd00:10:96::50"]
     finally:
         process.terminate()

@@ -44,6 +44,7 @@ class Service:
     cluster_ips: tuple[str, ...]
     ports: tuple[Port, ...]
     external_name: str = ""
+    selector: bool = False
 
     @property
     def headless(self) -> bool:
@@ -167,7 +168,8 @@ def parse_service(raw: RawObject) -> Service:
     addresses = tuple(
         _address(ip, f"spec.clusterIPs[{i}]") for i, ip in enumerate(ips) if ip not in ("None", "")
     )
-    return Service(namespace.lower(), name, kind, addresses, ports)
+    selector = bool(_get(raw, "spec.selector"))
+    return Service(namespace.lower(), name, kind, addresses, ports, selector=selector)
 
 
 def _endpoint(item: Any, field: str, address_type: str) -> Endpoint:

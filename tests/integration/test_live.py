@@ -1,0 +1,163 @@
+"""A live cluster through the real client: the fake API behind clusterdns, asked over UDP."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import dns.message
+import dns.rcode
+import pytest
+
+from clusterdns.app import App, ServeOptions
+from clusterdns.plugins.kubernetes.reflector import ReflectorSettings
+from tests.conftest import Client
+from tests.fakes.kube_api import FakeKubeAPI, endpoint_slice, namespace, service
+from tests.fakes.upstream import FakeUpstream
+
+FAST = ReflectorSettings(page_size=50, timeout_seconds=5, backoff_base=0.01, backoff_cap=0.05)
+WEB = "web.default.svc.cluster.local."
+
+
+@pytest.fixture
+def api() -> Iterator[FakeKubeAPI]:
+    fake = FakeKubeAPI()
+    fake.add("namespaces", namespace("default"))
+    fake.add("services", service("kubernetes", cluster_ip="10.96.0.1"))
+    yield fake
+    fake.close()
+
+
+async def running(api: FakeKubeAPI, upstream: FakeUpstream, tmp_path: Path) -> App:
+    options = ServeOptions(
+        kubeconfig=api.write_kubeconfig(tmp_path / "kubeconfig"),
+        dns_addrs=("127.0.0.1",),
+        dns_port=0,
+        upstreams=(upstream.address,),
+        http_addr="127.0.0.1:0",
+        reflector_settings=FAST,
+    )
+    app = App(options)
+    app.connect()
+    await app.start()
+    return app
+
+
+@pytest.fixture
+async def live(api: FakeKubeAPI, upstream: FakeUpstream, tmp_path: Path) -> AsyncIterator[App]:
+    app = await running(api, upstream, tmp_path)
+    await until(app, lambda: app.ready())
+    yield app
+    await app.stop()
+
+
+async def until(app: App, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for a published snapshot after which `predicate()` holds."""
+    published = asyncio.Event()
+    app.holder.subscribe(lambda _snapshot: published.set())
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await published.wait()
+            published.clear()
+
+
+def has(app: App, name: str, count: int | None = None) -> Callable[[], bool]:
+    """The snapshot holds Service `name` in default (with `count` endpoints, if given)."""
+
+    def check() -> bool:
+        view = app.holder.current.services.get(("default", name))
+        return view is not None and (count is None or len(view.endpoints) == count)
+
+    return check
+
+
+async def addresses(app: App, name: str) -> tuple[int, list[str]]:
+    reply = await Client(app.addresses[0][1]).udp(dns.message.make_query(name, "A"))
+    return reply.rcode(), sorted(rr.address for rrset in reply.answer for rr in rrset)
+
+
+async def http_get(app: App, path: str) -> tuple[int, str]:
+    assert app.http_address is not None
+    reader, writer = await asyncio.open_connection(*app.http_address)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    await writer.drain()
+    response = (await reader.read()).decode()
+    writer.close()
+    await writer.wait_closed()
+    return int(response.split()[1]), response.split("\r\n\r\n", 1)[1]
+
+
+async def test_add_scale_and_delete_a_service(live: App, api: FakeKubeAPI) -> None:
+    api.add("services", service("web", cluster_ip="10.96.0.50"))
+    await until(live, has(live, "web"))
+    assert await addresses(live, WEB) == (dns.rcode.NOERROR, ["10.96.0.50"])
+
+    api.add("services", service("pods", cluster_ip="None"))
+    api.add(
+        "endpointslices",
+        endpoint_slice("pods-1", "pods", ["10.244.0.1", "10.244.0.2", "10.244.0.3"]),
+    )
+    await until(live, has(live, "pods", 3))
+    api.modify(
+        "endpointslices", endpoint_slice("pods-1", "pods", [f"10.244.0.{i}" for i in range(1, 6)])
+    )
+    await until(live, has(live, "pods", 5))
+    rcode, found = await addresses(live, "pods.default.svc.cluster.local.")
+    assert found == [f"10.244.0.{i}" for i in range(1, 6)]
+
+    api.delete("services", service("web"))
+    await until(live, lambda: not has(live, "web")())
+    assert (await addresses(live, WEB))[0] == dns.rcode.NXDOMAIN
+
+
+async def test_api_down_at_start_is_servfail_then_answers(
+    upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    api = FakeKubeAPI(start=False)
+    api.add("namespaces", namespace("default"))
+    api.add("services", service("web", cluster_ip="10.96.0.50"))
+    app = await running(api, upstream, tmp_path)
+    try:
+        assert (await addresses(app, WEB))[0] == dns.rcode.SERVFAIL
+        assert (await http_get(app, "/ready"))[0] == 503
+        assert (await http_get(app, "/health")) == (200, "OK")
+        api.start()
+        await until(app, app.ready)
+        assert await addresses(app, WEB) == (dns.rcode.NOERROR, ["10.96.0.50"])
+        assert (await http_get(app, "/ready"))[0] == 200
+    finally:
+        await app.stop()
+        api.close()
+
+
+async def test_outage_after_sync_keeps_answers_and_catches_up(live: App, api: FakeKubeAPI) -> None:
+    api.add("services", service("web", cluster_ip="10.96.0.50"))
+    await until(live, has(live, "web"))
+    api.fail_next(500, count=None)
+    api.end_watches(abrupt=True)
+    # Changes made while clusterdns cannot see the API...
+    api.delete("services", service("web"), deliver=False)
+    api.add("services", service("new", cluster_ip="10.96.0.51"), deliver=False)
+    assert await addresses(live, WEB) == (dns.rcode.NOERROR, ["10.96.0.50"])
+    assert live.ready()
+    # ...appear once it can again.
+    api.clear_faults()
+    api.compact()
+    await until(live, lambda: has(live, "new")() and not has(live, "web")())
+    assert (await addresses(live, WEB))[0] == dns.rcode.NXDOMAIN
+
+
+async def test_a_burst_of_1000_events_costs_a_few_rebuilds(live: App, api: FakeKubeAPI) -> None:
+    before = live.feed.rebuilds
+    for i in range(1000):
+        api.add("services", service(f"s{i}", cluster_ip=f"10.97.{i // 250}.{i % 250}"))
+    await until(live, has(live, "s999"), timeout=20)
+    assert len(live.holder.current.services) == 1001
+    rebuilds = live.feed.rebuilds - before
+    print(f"1000 events: {rebuilds} rebuilds")
+    assert rebuilds < 100
+    status, body = await http_get(live, "/metrics")
+    assert status == 200
+    assert (
+        'coredns_kubernetes_dns_programming_duration_seconds_count{service_kind="cluster_ip"}'
+        in body
+    )
