@@ -2,8 +2,8 @@
 
 Reflector threads call `notify()` after each batch of store changes. One task on the event loop
 waits for that signal, takes every change made so far, builds the next snapshot in a worker
-thread and publishes it with one reference swap, so a burst of 1,000 events costs a few
-rebuilds, not 1,000.
+thread and publishes it with one reference swap. It first waits a short batch window, so a
+burst of 1,000 events costs a few rebuilds, not 1,000.
 """
 
 import asyncio
@@ -27,12 +27,15 @@ class ZoneFeed:
         clock: Clock,
         metrics: KubernetesMetrics | None = None,
         endpoint_pod_names: bool = False,
+        batch_window: float = 0.02,
     ) -> None:
         self.store = store
         self.holder = holder
         self.clock = clock
         self.metrics = metrics
         self.endpoint_pod_names = endpoint_pod_names
+        # After the first change of a burst, wait this long so the rest joins the same rebuild.
+        self.batch_window = batch_window
         self.rebuilds = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
@@ -78,6 +81,8 @@ class ZoneFeed:
             self._wake.clear()
             if not self._synced:
                 continue  # names stay SERVFAIL until every resource listed once (CoreDNS)
+            if self.batch_window > 0:
+                await asyncio.sleep(self.batch_window)
             started = self._oldest_change
             self._oldest_change = None
             previous = self.holder.current
