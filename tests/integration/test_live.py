@@ -10,6 +10,7 @@ import pytest
 
 from clusterdns.app import App, ServeOptions
 from clusterdns.plugins.kubernetes.reflector import ReflectorSettings
+from clusterdns.plugins.kubernetes.snapshot import ready_addresses
 from tests.conftest import Client
 from tests.fakes.kube_api import FakeKubeAPI, endpoint_slice, namespace, service
 from tests.fakes.upstream import FakeUpstream
@@ -65,7 +66,7 @@ def has(app: App, name: str, count: int | None = None) -> Callable[[], bool]:
 
     def check() -> bool:
         view = app.holder.current.services.get(("default", name))
-        return view is not None and (count is None or len(view.endpoints) == count)
+        return view is not None and (count is None or len(ready_addresses(view)) == count)
 
     return check
 

@@ -21,7 +21,8 @@ from clusterdns.dns.records import (
     Txt,
 )
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
-from clusterdns.plugins.kubernetes.snapshot import ServiceView, ZoneSnapshot
+from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, owners, ready_endpoints
+from clusterdns.plugins.kubernetes.store import ServiceEntry
 
 SCHEMA_VERSION = "1.1.0"
 DNS_VERSION_TTL = 28800
@@ -207,15 +208,19 @@ def _alias(qname: str, entry: _Entry, config: KubernetesConfig) -> Record:
     return Record(qname, RType.CNAME, config.ttl, Target(entry.host))
 
 
-def _entries(view: ServiceView, zone: str, endpoint: str, port: str, protocol: str) -> list[_Entry]:
+def _entries(
+    view: ServiceEntry, zone: str, endpoint: str, port: str, protocol: str
+) -> list[_Entry]:
     """CoreDNS findServices: what one Service name (filtered by endpoint or port) resolves to."""
     service = view.service
+    if service is None:
+        return []  # snapshots hold only entries with a Service; this keeps the types honest
     base = f"{service.name}.{service.namespace}.svc.{zone}"
     if service.type == "ExternalName":
         return [] if endpoint else [_Entry(service.external_name, 0, base, alias=True)]
     entries: list[_Entry] = []
     if service.headless or endpoint:
-        for ep in view.endpoints:
+        for ep in ready_endpoints(view):
             if endpoint and ep.label != endpoint:
                 continue
             ports = [(p.name, p.protocol, p.port) for p in ep.ports] or [("", "", NO_PORT)]
@@ -257,14 +262,14 @@ def _reverse(snapshot: ZoneSnapshot, config: KubernetesConfig, qname: str) -> li
         raise _NameError
     zone = config.primary_zone
     targets: list[str] = []
-    for namespace, name in snapshot.cluster_ip_index.get(address, ())[:1]:
+    for namespace, name in owners(snapshot.cluster_ip_index, address)[:1]:
         targets.append(f"{name}.{namespace}.svc.{zone}")
     if not targets:
-        for key in snapshot.endpoint_ip_index.get(address, ()):
+        for key in owners(snapshot.endpoint_ip_index, address):
             view = snapshot.services[key]
             targets.extend(
                 f"{ep.label}.{key[1]}.{key[0]}.svc.{zone}"
-                for ep in view.endpoints
+                for ep in ready_endpoints(view)
                 if ep.address == address
             )
     if not targets:

@@ -26,14 +26,12 @@ class ZoneFeed:
         holder: SnapshotHolder,
         clock: Clock,
         metrics: KubernetesMetrics | None = None,
-        endpoint_pod_names: bool = False,
         batch_window: float = 0.02,
     ) -> None:
         self.store = store
         self.holder = holder
         self.clock = clock
         self.metrics = metrics
-        self.endpoint_pod_names = endpoint_pod_names
         # After the first change of a burst, wait this long so the rest joins the same rebuild.
         self.batch_window = batch_window
         self.rebuilds = 0
@@ -104,18 +102,18 @@ class ZoneFeed:
     def _build(self, previous: ZoneSnapshot, changes: Changes, whole: bool) -> ZoneSnapshot:
         serial = int(self.clock.wall())
         if whole:
-            return build_snapshot(self.store, None, None, serial, True, self.endpoint_pod_names)
-        return build_snapshot(self.store, previous, changes, serial, True, self.endpoint_pod_names)
+            return build_snapshot(self.store, None, None, serial, True)
+        return build_snapshot(self.store, previous, changes, serial, True)
 
     def _observe(self, snapshot: ZoneSnapshot, changes: Changes, delay: float) -> None:
         """CoreDNS's service_kind labels, for each Service whose answers changed."""
         if self.metrics is None:
             return
         for key in changes.services:
-            view = snapshot.services.get(key)
-            if view is None or view.service.type == "ExternalName":
+            entry = snapshot.services.get(key)
+            service = entry.service if entry is not None else None
+            if service is None or service.type == "ExternalName":
                 continue
-            service = view.service
             if not service.headless:
                 kind = "cluster_ip"
             else:

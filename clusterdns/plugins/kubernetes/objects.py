@@ -1,8 +1,11 @@
 """Slim frozen cluster objects, made at once from raw API dicts, holding only what answers need."""
 
 import ipaddress
+import socket
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from clusterdns.errors import ObjectError
@@ -54,12 +57,15 @@ class Service:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One ready-or-not endpoint of a slice: its addresses and names."""
+    """One address of a slice's endpoint, ready or not, with its hostname.
 
-    addresses: tuple[str, ...]
+    The API allows several addresses per endpoint (in practice there is one); each becomes
+    its own Endpoint, which keeps 100k-endpoint clusters inside the memory budget.
+    """
+
+    address: str
     ready: bool
     hostname: str = ""
-    pod_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +127,34 @@ def _address(value: Any, field: str) -> str:
     """Canonical text of an IP address, or ObjectError naming `field`."""
     if not isinstance(value, str):
         raise ObjectError(field, f"must be an IP address, got {value!r}")
+    if ":" not in value:
+        # inet_pton is strict dotted-quad (no octal, no short forms) and 20x faster than
+        # ipaddress; a valid IPv4 text is already canonical.
+        try:
+            socket.inet_pton(socket.AF_INET, value)
+            return value
+        except OSError:
+            raise ObjectError(field, f"malformed IP address {value!r}") from None
     try:
-        return str(ipaddress.ip_address(value))
+        return str(ipaddress.IPv6Address(value))
     except ValueError:
         raise ObjectError(field, f"malformed IP address {value!r}") from None
+
+
+def _name(value: str) -> str:
+    """A lowercase name, interned: namespaces, Service names and ports repeat across objects."""
+    return sys.intern(value.lower())
+
+
+def _unique_name(value: str) -> str:
+    """A lowercase name that no other object repeats (slice names): not worth interning."""
+    return value if value.islower() else value.lower()
+
+
+@lru_cache(maxsize=4096)
+def _port(name: str, protocol: str, number: int) -> Port:
+    """One shared Port per distinct value: most Services repeat a handful of ports."""
+    return Port(_name(name), _name(protocol), number)
 
 
 def _ports(items: list[Any], field: str) -> tuple[Port, ...]:
@@ -142,26 +172,37 @@ def _ports(items: list[Any], field: str) -> tuple[Port, ...]:
         protocol = item.get("protocol") or "TCP"
         if not isinstance(name, str) or not isinstance(protocol, str):
             raise ObjectError(where, "name and protocol must be strings")
-        ports.append(Port(name.lower(), protocol.lower(), number))
-    return tuple(ports)
+        ports.append(_port(name, protocol, number))
+    return _port_tuple(tuple(ports))
+
+
+@lru_cache(maxsize=4096)
+def _port_tuple(ports: tuple[Port, ...]) -> tuple[Port, ...]:
+    """One shared tuple per distinct port list."""
+    return ports
 
 
 def parse_namespace(raw: RawObject) -> Namespace:
     """A Namespace from its API dict."""
-    return Namespace(_text(raw, "metadata.name").lower())
+    return Namespace(_name(_text(raw, "metadata.name")))
+
+
+def _namespaced(raw: RawObject) -> tuple[str, str]:
+    """(namespace, name) of an object, interned; the namespace defaults to `default`."""
+    namespace = _text(raw, "metadata.namespace", required=False) or "default"
+    return _name(namespace), _name(_text(raw, "metadata.name"))
 
 
 def parse_service(raw: RawObject) -> Service:
     """A Service from its API dict (v1, dual-stack aware)."""
-    namespace = _text(raw, "metadata.namespace", required=False) or "default"
-    name = _text(raw, "metadata.name").lower()
-    kind = _text(raw, "spec.type", required=False) or "ClusterIP"
+    namespace, name = _namespaced(raw)
+    kind = sys.intern(_text(raw, "spec.type", required=False) or "ClusterIP")
     if kind not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
         raise ObjectError("spec.type", f"unknown Service type {kind!r}")
     ports = _ports(_list(raw, "spec.ports"), "spec.ports")
     if kind == "ExternalName":
         external = _text(raw, "spec.externalName").lower().rstrip(".")
-        return Service(namespace.lower(), name, kind, (), ports, external + ".")
+        return Service(namespace, name, kind, (), ports, external + ".")
     ips = _list(raw, "spec.clusterIPs") or [
         ip for ip in [_get(raw, "spec.clusterIP")] if ip is not None
     ]
@@ -169,30 +210,28 @@ def parse_service(raw: RawObject) -> Service:
         _address(ip, f"spec.clusterIPs[{i}]") for i, ip in enumerate(ips) if ip not in ("None", "")
     )
     selector = bool(_get(raw, "spec.selector"))
-    return Service(namespace.lower(), name, kind, addresses, ports, selector=selector)
+    return Service(namespace, name, kind, addresses, ports, selector=selector)
 
 
-def _endpoint(item: Any, field: str, address_type: str) -> Endpoint:
+def _endpoints(item: Any, field: str, address_type: str) -> list[Endpoint]:
     if not isinstance(item, Mapping):
         raise ObjectError(field, "must be a mapping")
-    raw_addresses = _list(item, "addresses")
-    addresses = tuple(_address(a, f"{field}.addresses[{i}]") for i, a in enumerate(raw_addresses))
-    wanted = 4 if address_type == "IPv4" else 6
-    for index, address in enumerate(addresses):
-        if ipaddress.ip_address(address).version != wanted:
-            raise ObjectError(f"{field}.addresses[{index}]", f"not an {address_type} address")
     # Kubernetes API: an unset `ready` condition must be read as ready.
     ready = _get(item, "conditions.ready") is not False
-    hostname = item.get("hostname") or ""
-    target = item.get("targetRef") or {}
-    pod_name = target.get("name", "") if isinstance(target, Mapping) else ""
-    return Endpoint(addresses, ready, str(hostname).lower(), str(pod_name or "").lower())
+    hostname = _name(str(item.get("hostname") or ""))
+    endpoints = []
+    for index, raw in enumerate(_list(item, "addresses")):
+        address = _address(raw, f"{field}.addresses[{index}]")
+        if (":" in address) != (address_type == "IPv6"):
+            raise ObjectError(f"{field}.addresses[{index}]", f"not an {address_type} address")
+        endpoints.append(Endpoint(address, ready, hostname))
+    return endpoints
 
 
 def parse_endpoint_slice(raw: RawObject) -> EndpointSlice | None:
     """An EndpointSlice from its API dict; None for FQDN slices, which DNS does not serve."""
-    namespace = (_text(raw, "metadata.namespace", required=False) or "default").lower()
-    name = _text(raw, "metadata.name").lower()
+    namespace = _name(_text(raw, "metadata.namespace", required=False) or "default")
+    name = _unique_name(_text(raw, "metadata.name"))
     labels = _get(raw, "metadata.labels") or {}
     service = labels.get(SERVICE_NAME_LABEL, "") if isinstance(labels, Mapping) else ""
     if not service:
@@ -203,17 +242,17 @@ def parse_endpoint_slice(raw: RawObject) -> EndpointSlice | None:
     if address_type not in ("IPv4", "IPv6"):
         raise ObjectError("addressType", f"unknown address type {address_type!r}")
     endpoints = tuple(
-        _endpoint(item, f"endpoints[{i}]", address_type)
+        endpoint
         for i, item in enumerate(_list(raw, "endpoints"))
+        for endpoint in _endpoints(item, f"endpoints[{i}]", address_type)
     )
     ports = _ports(_list(raw, "ports"), "ports")
-    return EndpointSlice(namespace, name, str(service).lower(), endpoints, ports)
+    return EndpointSlice(namespace, name, _name(str(service)), endpoints, ports)
 
 
 def parse_endpoints(raw: RawObject) -> EndpointSlice:
     """A legacy v1 Endpoints object, converted to one slice of its Service."""
-    namespace = (_text(raw, "metadata.namespace", required=False) or "default").lower()
-    name = _text(raw, "metadata.name").lower()
+    namespace, name = _namespaced(raw)
     endpoints: list[Endpoint] = []
     ports: list[Port] = []
     for s, subset in enumerate(_list(raw, "subsets")):
@@ -225,16 +264,9 @@ def parse_endpoints(raw: RawObject) -> EndpointSlice:
                 if not isinstance(item, Mapping):
                     raise ObjectError(field, "must be a mapping")
                 address = _address(item.get("ip"), f"{field}.ip")
-                target = item.get("targetRef") or {}
-                endpoints.append(
-                    Endpoint(
-                        (address,),
-                        ready,
-                        str(item.get("hostname") or "").lower(),
-                        str(target.get("name", "") if isinstance(target, Mapping) else "").lower(),
-                    )
-                )
-    unique_ports = tuple(dict.fromkeys(ports))
+                hostname = _name(str(item.get("hostname") or ""))
+                endpoints.append(Endpoint(address, ready, hostname))
+    unique_ports = _port_tuple(tuple(dict.fromkeys(ports)))
     return EndpointSlice(
         namespace, LEGACY_SLICE_PREFIX + name, name, tuple(endpoints), unique_ports
     )
@@ -242,8 +274,7 @@ def parse_endpoints(raw: RawObject) -> EndpointSlice:
 
 def parse_pod(raw: RawObject) -> Pod:
     """A Pod's namespace, name and IPs."""
-    namespace = (_text(raw, "metadata.namespace", required=False) or "default").lower()
-    name = _text(raw, "metadata.name").lower()
+    namespace, name = _namespaced(raw)
     ips = [entry.get("ip") for entry in _list(raw, "status.podIPs") if isinstance(entry, Mapping)]
     if not ips and _get(raw, "status.podIP"):
         ips = [_get(raw, "status.podIP")]

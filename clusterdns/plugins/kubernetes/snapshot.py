@@ -1,12 +1,12 @@
 """Immutable zone snapshots, built whole or incrementally from the store, and their holder."""
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from clusterdns.dns.names import dashed_address
-from clusterdns.plugins.kubernetes.objects import LEGACY_SLICE_PREFIX, EndpointSlice, Port, Service
-from clusterdns.plugins.kubernetes.store import Changes, ObjectStore, ServiceKey, ServiceSource
+from clusterdns.plugins.kubernetes.objects import LEGACY_SLICE_PREFIX, EndpointSlice, Port
+from clusterdns.plugins.kubernetes.store import Changes, ObjectStore, ServiceEntry, ServiceKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,15 +19,45 @@ class EndpointView:
     ports: tuple[Port, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceView:
-    """A Service with the union of its ready endpoints over every slice."""
+def live_slices(entry: ServiceEntry) -> tuple[EndpointSlice, ...]:
+    """The slices that count: real EndpointSlices supersede mirrored legacy Endpoints."""
+    slices = entry.slices
+    if any(s.name.startswith(LEGACY_SLICE_PREFIX) for s in slices) and any(
+        not s.name.startswith(LEGACY_SLICE_PREFIX) for s in slices
+    ):
+        return tuple(s for s in slices if not s.name.startswith(LEGACY_SLICE_PREFIX))
+    return slices
 
-    service: Service
-    endpoints: tuple[EndpointView, ...]
+
+def ready_endpoints(entry: ServiceEntry) -> Iterator[EndpointView]:
+    """Every ready endpoint address over all live slices, in slice-name order."""
+    for piece in live_slices(entry):
+        for endpoint in piece.endpoints:
+            if endpoint.ready:
+                # CoreDNS endpointHostname: the hostname, else the dashed IP.
+                label = endpoint.hostname or dashed_address(endpoint.address)
+                yield EndpointView(endpoint.address, label, endpoint.hostname, piece.ports)
 
 
-IpIndex = Mapping[str, tuple[ServiceKey, ...]]
+def ready_addresses(entry: ServiceEntry) -> set[str]:
+    """The distinct addresses of ready endpoints."""
+    return {e.address for piece in live_slices(entry) for e in piece.endpoints if e.ready}
+
+
+# IP → the one Service key holding it, or a sorted tuple of keys when several do. Storing the
+# key itself in the usual one-owner case saves a tuple per IP (11 MB at 100k Services).
+IndexValue = ServiceKey | tuple[ServiceKey, ...]
+IpIndex = Mapping[str, IndexValue]
+
+
+def owners(index: IpIndex, ip: str) -> tuple[ServiceKey, ...]:
+    """The Service keys holding `ip` in `index`, sorted."""
+    value = index.get(ip)
+    if value is None:
+        return ()
+    if isinstance(value[0], str):
+        return (value,)  # a single (namespace, name) key
+    return value  # a tuple of keys
 
 
 def _empty() -> Mapping[str, tuple[ServiceKey, ...]]:
@@ -41,7 +71,9 @@ class ZoneSnapshot:
     synced: bool
     serial: int
     namespaces: frozenset[str] = frozenset()
-    services: Mapping[ServiceKey, ServiceView] = field(default_factory=lambda: MappingProxyType({}))
+    services: Mapping[ServiceKey, ServiceEntry] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
     cluster_ip_index: IpIndex = field(default_factory=_empty)
     endpoint_ip_index: IpIndex = field(default_factory=_empty)
     pod_ips: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
@@ -50,46 +82,19 @@ class ZoneSnapshot:
 EMPTY_SNAPSHOT = ZoneSnapshot(synced=False, serial=0)
 
 
-def view_service(source: ServiceSource, endpoint_pod_names: bool = False) -> ServiceView | None:
-    """The answerable view of one Service, or None when the Service does not exist."""
-    if source.service is None:
-        return None
-    slices = source.slices
-    if any(not s.name.startswith(LEGACY_SLICE_PREFIX) for s in slices):
-        # Real EndpointSlices supersede the legacy Endpoints the API mirrors beside them.
-        slices = tuple(s for s in slices if not s.name.startswith(LEGACY_SLICE_PREFIX))
-    return ServiceView(source.service, tuple(_ready_endpoints(slices, endpoint_pod_names)))
-
-
-def _ready_endpoints(
-    slices: Iterable[EndpointSlice], endpoint_pod_names: bool
-) -> Iterable[EndpointView]:
-    for piece in slices:
-        for endpoint in piece.endpoints:
-            if not endpoint.ready:
-                continue
-            for address in endpoint.addresses:
-                # CoreDNS endpointHostname: hostname, then pod name if asked, then the dashed IP.
-                label = endpoint.hostname or (endpoint_pod_names and endpoint.pod_name) or ""
-                yield EndpointView(
-                    address, label or dashed_address(address), endpoint.hostname, piece.ports
-                )
-
-
 def build_snapshot(
     store: ObjectStore,
     previous: ZoneSnapshot | None,
     changes: Changes | None,
     serial: int,
     synced: bool,
-    endpoint_pod_names: bool = False,
 ) -> ZoneSnapshot:
     """A new snapshot: `previous` with `changes` applied, or built whole when either is None."""
     if previous is None or changes is None:
         keys: Iterable[ServiceKey] = store.service_keys()
-        services: dict[ServiceKey, ServiceView] = {}
-        cluster_index: dict[str, tuple[ServiceKey, ...]] = {}
-        endpoint_index: dict[str, tuple[ServiceKey, ...]] = {}
+        services: dict[ServiceKey, ServiceEntry] = {}
+        cluster_index: dict[str, IndexValue] = {}
+        endpoint_index: dict[str, IndexValue] = {}
         namespaces = store.namespaces()
         pods = _pod_index(store)
     else:
@@ -99,16 +104,15 @@ def build_snapshot(
         endpoint_index = dict(previous.endpoint_ip_index)
         namespaces = store.namespaces() if changes.namespaces else previous.namespaces
         pods = _pod_index(store) if changes.pods else previous.pod_ips
-    for key, source in store.read_services(keys).items():
+    for key, entry in store.read_services(keys).items():
         old = services.pop(key, None)
-        if old is not None:
+        if old is not None and old.service is not None:
             _unindex(cluster_index, old.service.cluster_ips, key)
-            _unindex(endpoint_index, {e.address for e in old.endpoints}, key)
-        new = view_service(source, endpoint_pod_names)
-        if new is not None:
-            services[key] = new
-            _index(cluster_index, new.service.cluster_ips, key)
-            _index(endpoint_index, {e.address for e in new.endpoints}, key)
+            _unindex(endpoint_index, ready_addresses(old), key)
+        if entry.service is not None:
+            services[key] = entry
+            _index(cluster_index, entry.service.cluster_ips, key)
+            _index(endpoint_index, ready_addresses(entry), key)
     return ZoneSnapshot(
         synced=synced,
         serial=serial,
@@ -120,16 +124,19 @@ def build_snapshot(
     )
 
 
-def _index(index: dict[str, tuple[ServiceKey, ...]], ips: Iterable[str], key: ServiceKey) -> None:
+def _index(index: dict[str, IndexValue], ips: Iterable[str], key: ServiceKey) -> None:
     for ip in ips:
-        index[ip] = tuple(sorted((*index.get(ip, ()), key)))
+        present = owners(index, ip)
+        index[ip] = tuple(sorted((*present, key))) if present else key
 
 
-def _unindex(index: dict[str, tuple[ServiceKey, ...]], ips: Iterable[str], key: ServiceKey) -> None:
+def _unindex(index: dict[str, IndexValue], ips: Iterable[str], key: ServiceKey) -> None:
     for ip in ips:
-        rest = tuple(k for k in index.get(ip, ()) if k != key)
-        if rest:
+        rest = tuple(k for k in owners(index, ip) if k != key)
+        if len(rest) > 1:
             index[ip] = rest
+        elif rest:
+            index[ip] = rest[0]
         else:
             index.pop(ip, None)
 

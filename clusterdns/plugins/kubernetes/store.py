@@ -36,11 +36,17 @@ class Changes:
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceSource:
-    """A Service (None once deleted) with every slice that names it."""
+class ServiceEntry:
+    """A Service (None until seen, or once deleted) with every slice naming it, by slice name.
+
+    Entries are replaced, never changed, so a snapshot can hold the store's own entries.
+    """
 
     service: Service | None
     slices: tuple[EndpointSlice, ...]
+
+
+NO_ENTRY = ServiceEntry(None, ())
 
 
 def kind_of(obj: ClusterObject) -> str:
@@ -60,9 +66,11 @@ class ObjectStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._namespaces: dict[str, Namespace] = {}
-        self._services: dict[ServiceKey, Service] = {}
-        self._slices: dict[ServiceKey, dict[str, EndpointSlice]] = {}
-        self._slice_owner: dict[tuple[str, str], ServiceKey] = {}
+        # One entry per Service key holding the Service and its slices: one dict and one small
+        # object per Service, shared with snapshots, is what keeps 100k Services in budget.
+        self._entries: dict[ServiceKey, ServiceEntry] = {}
+        # (namespace, slice name) → the name of the Service it belongs to (same namespace).
+        self._slice_owner: dict[tuple[str, str], str] = {}
         self._pods: dict[tuple[str, str], Pod] = {}
         self._dirty: set[ServiceKey] = set()
         self._namespaces_changed = False
@@ -99,18 +107,12 @@ class ObjectStore:
     def service_keys(self) -> frozenset[ServiceKey]:
         """Every service key with a Service or a slice."""
         with self._lock:
-            return frozenset(self._services) | frozenset(self._slices)
+            return frozenset(self._entries)
 
-    def read_services(self, keys: Iterable[ServiceKey]) -> dict[ServiceKey, ServiceSource]:
-        """The Service and slices of each key, read consistently."""
+    def read_services(self, keys: Iterable[ServiceKey]) -> dict[ServiceKey, ServiceEntry]:
+        """The entry of each key (NO_ENTRY when nothing names it), read consistently."""
         with self._lock:
-            return {
-                key: ServiceSource(
-                    self._services.get(key),
-                    tuple(self._slices[key][n] for n in sorted(self._slices.get(key, ()))),
-                )
-                for key in keys
-            }
+            return {key: self._entries.get(key, NO_ENTRY) for key in keys}
 
     def namespaces(self) -> frozenset[str]:
         """Names of every namespace."""
@@ -126,7 +128,7 @@ class ObjectStore:
         if kind == NAMESPACE:
             return {("", name) for name in self._namespaces}
         if kind == SERVICE:
-            return set(self._services)
+            return {key for key, entry in self._entries.items() if entry.service is not None}
         if kind == POD:
             return set(self._pods)
         legacy = kind == ENDPOINTS
@@ -139,8 +141,9 @@ class ObjectStore:
                 self._namespaces_changed = True
         elif isinstance(obj, Service):
             key = (obj.namespace, obj.name)
-            if self._services.get(key) != obj:
-                self._services[key] = obj
+            entry = self._entries.get(key, NO_ENTRY)
+            if entry.service != obj:
+                self._entries[key] = ServiceEntry(obj, entry.slices)
                 self._dirty.add(key)
         elif isinstance(obj, Pod):
             key = (obj.namespace, obj.name)
@@ -154,32 +157,42 @@ class ObjectStore:
         key = (obj.namespace, obj.name)
         owner = (obj.namespace, obj.service)
         previous_owner = self._slice_owner.get(key)
-        if previous_owner is not None and previous_owner != owner:
+        if previous_owner is not None and previous_owner != obj.service:
             self._drop(ENDPOINT_SLICE, key)  # the slice moved to another Service
-        group = self._slices.setdefault(owner, {})
-        if group.get(obj.name) != obj:
-            group[obj.name] = obj
-            self._slice_owner[key] = owner
-            self._dirty.add(owner)
+        entry = self._entries.get(owner, NO_ENTRY)
+        if obj in entry.slices:
+            return
+        rest = [s for s in entry.slices if s.name != obj.name]
+        slices = tuple(sorted((*rest, obj), key=lambda s: s.name))
+        self._entries[owner] = ServiceEntry(entry.service, slices)
+        self._slice_owner[key] = obj.service
+        self._dirty.add(owner)
 
     def _drop(self, kind: str, key: tuple[str, str]) -> None:
         if kind == NAMESPACE:
             if self._namespaces.pop(key[1], None) is not None:
                 self._namespaces_changed = True
         elif kind == SERVICE:
-            if self._services.pop(key, None) is not None:
-                self._dirty.add(key)
+            entry = self._entries.get(key)
+            if entry is not None and entry.service is not None:
+                self._set_entry(key, ServiceEntry(None, entry.slices))
         elif kind == POD:
             if self._pods.pop(key, None) is not None:
                 self._pods_changed = True
         else:
-            owner = self._slice_owner.pop(key, None)
-            if owner is not None:
-                group = self._slices[owner]
-                del group[key[1]]
-                if not group:
-                    del self._slices[owner]
-                self._dirty.add(owner)
+            service = self._slice_owner.pop(key, None)
+            if service is not None:
+                owner = (key[0], service)
+                entry = self._entries[owner]
+                slices = tuple(s for s in entry.slices if s.name != key[1])
+                self._set_entry(owner, ServiceEntry(entry.service, slices))
+
+    def _set_entry(self, key: ServiceKey, entry: ServiceEntry) -> None:
+        if entry.service is None and not entry.slices:
+            del self._entries[key]
+        else:
+            self._entries[key] = entry
+        self._dirty.add(key)
 
 
 def _key(obj: ClusterObject) -> tuple[str, str]:

@@ -11,7 +11,12 @@ from clusterdns.plugins.kubernetes.objects import (
     Port,
     Service,
 )
-from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, build_snapshot
+from clusterdns.plugins.kubernetes.snapshot import (
+    ZoneSnapshot,
+    build_snapshot,
+    owners,
+    ready_endpoints,
+)
 from clusterdns.plugins.kubernetes.store import ObjectStore
 
 HTTP = (Port("http", "tcp", 80),)
@@ -22,12 +27,12 @@ def service(name: str, ip: str | None = None) -> Service:
 
 
 def slice_(name: str, owner: str, *addresses: str) -> EndpointSlice:
-    endpoints = tuple(Endpoint((a,), True) for a in addresses)
+    endpoints = tuple(Endpoint(a, True) for a in addresses)
     return EndpointSlice("demo", name, owner, endpoints, HTTP)
 
 
 def addresses(snapshot: ZoneSnapshot, name: str) -> list[str]:
-    return sorted(e.address for e in snapshot.services[("demo", name)].endpoints)
+    return sorted(e.address for e in ready_endpoints(snapshot.services[("demo", name)]))
 
 
 def rebuild(store: ObjectStore, previous: ZoneSnapshot) -> ZoneSnapshot:
@@ -60,7 +65,7 @@ def test_a_slice_moving_to_another_service_leaves_the_first() -> None:
     store.apply(slice_("s", "b", "10.0.0.9"))
     snap = rebuild(store, snap)
     assert addresses(snap, "a") == [] and addresses(snap, "b") == ["10.0.0.9"]
-    assert snap.endpoint_ip_index["10.0.0.9"] == (("demo", "b"),)
+    assert owners(snap.endpoint_ip_index, "10.0.0.9") == (("demo", "b"),)
 
 
 def test_replace_is_a_relist_removing_what_vanished() -> None:
