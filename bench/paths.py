@@ -1,0 +1,176 @@
+"""Per-query cost of clusterdns's code paths in-process, without sockets, and a miss-path profile.
+
+    python -m bench.paths [--services N] [--profile mixed|searchpath] [--top K]
+
+Loads a generated zone into a real `App`, turns the dnsperf query file into wire queries and
+times, per query: the pre-encoded hit (`AnswerCache.reply`), the full miss (`Dispatcher.handle`:
+decode, chain, answer, encode, store) and its parts. Then cProfiles the miss path. It measures
+the Python side only; `bench.run` measures the whole server with the kernel's UDP path.
+"""
+
+import argparse
+import asyncio
+import cProfile
+import pstats
+import struct
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.generate import (
+    PROFILES,
+    ZONE_FILE,
+    default_namespaces,
+    parse_count,
+    queries_file,
+    write_queries,
+    write_zone,
+)
+from bench.servers import REPO
+from clusterdns.app import App, ServeOptions, load_manifests
+from clusterdns.dns.message import decode_query, encode_answer
+from clusterdns.plugins.kubernetes.answer import answer
+
+_TYPES = {"A": 1, "AAAA": 28, "SRV": 33, "PTR": 12, "TXT": 16, "CNAME": 5}
+_CLIENT = ("127.0.0.1", 5300)
+
+
+def wire_query(name: str, qtype: str, ident: int) -> bytes:
+    """A query as dnsperf sends it: RD set, one question, no EDNS."""
+    labels = b"".join(bytes((len(p),)) + p.encode() for p in name.rstrip(".").split("."))
+    return struct.pack("!HHHHHH", ident, 0x0100, 1, 0, 0, 0) + labels + b"\0" + _question(qtype)
+
+
+def _question(qtype: str) -> bytes:
+    return struct.pack("!HH", _TYPES[qtype], 1)
+
+
+def per_call_us(run: Callable[[], object], calls: int, min_seconds: float = 0.5) -> float:
+    """Microseconds per call of `run`, which makes `calls` calls, repeated for `min_seconds`."""
+    rounds = 0
+    started = time.perf_counter()
+    while True:
+        run()
+        rounds += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= min_seconds:
+            return elapsed / (rounds * calls) * 1e6
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print per-query microseconds of each path and the miss path's top functions."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--services", type=parse_count, default=1000)
+    parser.add_argument("--profile", choices=PROFILES, default="mixed")
+    parser.add_argument("--top", type=int, default=20, help="functions listed in the profile")
+    args = parser.parse_args(argv)
+    out = REPO / "bench" / "out" / f"{args.profile}-{args.services}"
+    out.mkdir(parents=True, exist_ok=True)
+    namespaces = default_namespaces(args.services)
+    zone = write_zone(out / ZONE_FILE, args.services, namespaces)
+    path = queries_file(out, args.profile)
+    write_queries(path, args.profile, args.services, namespaces, 20_000, 1)
+    app, wires = prepare(zone.path, path)
+    print(f"{len(wires)} distinct queries from {path.name}")
+    print(asyncio.run(measure(app, wires, args.top)))
+    return 0
+
+
+def prepare(zone: Path, queries: Path) -> tuple[App, list[bytes]]:
+    """An `App` serving `zone`, and the distinct queries of `queries` as wire messages."""
+    app = App(ServeOptions(manifests=(str(zone),), upstreams=("127.0.0.1:9",)))
+    app.load(load_manifests([str(zone)]))
+    distinct = dict.fromkeys(tuple(line.split()) for line in queries.read_text().splitlines())
+    wires = [wire_query(name, qtype, i & 0xFFFF) for i, (name, qtype) in enumerate(distinct)]
+    return app, wires
+
+
+async def measure(app: App, wires: list[bytes], top: int) -> str:
+    """Time each path over `wires`, then profile the miss path."""
+    handle, cache = app.dispatcher.handle, app.answers
+
+    async def misses() -> None:
+        cache.clear()
+        for data in wires:
+            await handle(data, "udp", _CLIENT)
+
+    def hits() -> None:
+        for data in wires:
+            cache.reply(data)
+
+    await misses()  # fills the cache for the hit timing
+    stored = len(cache)
+    hit_us = per_call_us(hits, len(wires))
+    loop_started = time.perf_counter()
+    rounds = 0
+    while time.perf_counter() - loop_started < 1.0:
+        await misses()
+        rounds += 1
+    miss_us = (time.perf_counter() - loop_started) / (rounds * len(wires)) * 1e6
+    decoded = [decode_query(data) for data in wires]
+    config = app.dispatcher.blocks[0].chain.handlers[0].config  # type: ignore[attr-defined]
+    snapshot = app.holder.current
+    answers = [answer(snapshot, config, q.name, q.qtype) for q in decoded]
+    decode_us = per_call_us(lambda: [decode_query(d) for d in wires], len(wires))
+    answer_us = per_call_us(
+        lambda: [answer(snapshot, config, q.name, q.qtype) for q in decoded], len(wires)
+    )
+    pairs = [(q, a) for q, a in zip(decoded, answers, strict=True) if a is not None]
+    encode_us = per_call_us(lambda: [encode_answer(q, a, 512) for q, a in pairs], len(pairs))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(3):
+        await misses()
+    profiler.disable()
+    lines = [
+        f"{stored} stored as hot answers",
+        "",
+        "| path | µs per query |",
+        "| --- | ---: |",
+        f"| hit: AnswerCache.reply (pre-encoded answer) | {hit_us:.2f} |",
+        f"| miss: Dispatcher.handle (all of the below + chain + store) | {miss_us:.2f} |",
+        f"| miss part: decode_query | {decode_us:.2f} |",
+        f"| miss part: kubernetes answer() | {answer_us:.2f} |",
+        f"| miss part: encode_answer (dnslib) | {encode_us:.2f} |",
+        "",
+        f"miss path, cProfile, top {top} by own time (3 passes):",
+    ]
+    return "\n".join(lines) + "\n" + _top(profiler, top)
+
+
+def _top(profiler: cProfile.Profile, count: int) -> str:
+    """The `count` functions with the most own time, with their share of the total."""
+    stats = pstats.Stats(profiler)
+    table = stats.stats  # type: ignore[attr-defined]
+    total = sum(entry[2] for entry in table.values())
+    ranked = sorted(table.items(), key=lambda item: item[1][2], reverse=True)[:count]
+    rows = ["| own % | cum % | calls | function |", "| ---: | ---: | ---: | --- |"]
+    for (filename, line, function), (_, calls, own, cumulative, _) in ranked:
+        where = _short(filename)
+        rows.append(
+            f"| {100 * own / total:.1f} | {100 * cumulative / total:.1f} | {calls} "
+            f"| {where}:{line} {function} |"
+        )
+    by_package: dict[str, float] = {}
+    for (filename, _, _), entry in table.items():
+        package = _short(filename).split("/", 1)[0].removesuffix(".py")
+        by_package[package] = by_package.get(package, 0.0) + entry[2]
+    shares = sorted(by_package.items(), key=lambda item: item[1], reverse=True)
+    rows += [
+        "",
+        "own time by package: " + ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in shares[:8]),
+    ]
+    return "\n".join(rows)
+
+
+def _short(filename: str) -> str:
+    """A file name relative to the repo or to site-packages."""
+    for marker in (str(REPO) + "/", "site-packages/", "python3.11/"):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+if __name__ == "__main__":
+    sys.exit(main())
