@@ -9,8 +9,9 @@ import signal
 import socket
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -23,13 +24,6 @@ from clusterdns.plugins.forward.handler import ForwardHandler
 from clusterdns.plugins.forward.setup import Upstream, parse_resolv_conf, parse_upstream
 from clusterdns.plugins.forward.setup import make_config as make_forward_config
 from clusterdns.plugins.forward.upstream import NetworkExchanger
-from clusterdns.plugins.kubernetes.client import (
-    ENDPOINT_SLICES,
-    NAMESPACES,
-    SERVICES,
-    KubeClient,
-    load_api_config,
-)
 from clusterdns.plugins.kubernetes.feed import ZoneFeed
 from clusterdns.plugins.kubernetes.handler import KubernetesHandler
 from clusterdns.plugins.kubernetes.manifests import parse_manifests
@@ -42,13 +36,16 @@ from clusterdns.plugins.kubernetes.objects import (
     SERVICE,
     ClusterObject,
 )
-from clusterdns.plugins.kubernetes.reflector import Reflectors, ReflectorSettings
 from clusterdns.plugins.kubernetes.setup import make_config as make_kubernetes_config
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, build_snapshot
 from clusterdns.plugins.kubernetes.store import ObjectStore, kind_of
 from clusterdns.server.dispatch import Dispatcher, ServerBlock
 from clusterdns.server.hotpath import AnswerCache
 from clusterdns.server.http import HttpReply, HttpServer
+
+if TYPE_CHECKING:  # the kubernetes package costs ~30 MiB and 0.25 s; manifest mode skips it
+    from clusterdns.plugins.kubernetes.client import KubeClient
+    from clusterdns.plugins.kubernetes.reflector import Reflectors, ReflectorSettings
 from clusterdns.server.tcp import TcpServer
 from clusterdns.server.udp import UdpServer
 
@@ -76,7 +73,7 @@ class ServeOptions:
     tcp_idle_timeout: float = 10.0
     http_addr: str | None = None
     resolv_conf: str = "/etc/resolv.conf"
-    reflector_settings: ReflectorSettings = field(default_factory=ReflectorSettings)
+    reflector_settings: "ReflectorSettings | None" = None
 
 
 def manifest_files(paths: Iterable[str]) -> list[Path]:
@@ -164,6 +161,15 @@ class App:
 
     def connect(self) -> str:
         """Prepare the live API source (ConfigError when no config is usable); returns its name."""
+        from clusterdns.plugins.kubernetes.client import (
+            ENDPOINT_SLICES,
+            NAMESPACES,
+            SERVICES,
+            KubeClient,
+            load_api_config,
+        )
+        from clusterdns.plugins.kubernetes.reflector import Reflectors
+
         options = self.options
         token = _read_secret(options.token_file) if options.token_file else None
         config = load_api_config(

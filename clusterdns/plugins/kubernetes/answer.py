@@ -4,7 +4,6 @@ Follows kubernetes/dns docs/specification.md (schema 1.1.0) and, where it is sil
 `kubernetes` plugin (parse.go, kubernetes.go findServices/findPods, backend_lookup.go).
 """
 
-import ipaddress
 from dataclasses import dataclass
 
 from clusterdns.dns.names import address_from_dashed, address_from_reverse, labels_below
@@ -143,7 +142,7 @@ def _apex(
 def _addresses(owner: str, addresses: tuple[str, ...], ttl: int, qtype: int) -> list[Record]:
     records = []
     for text in addresses:
-        rtype = RType.A if ipaddress.ip_address(text).version == 4 else RType.AAAA
+        rtype = _address_type(text)
         if rtype == qtype:
             records.append(Record(owner, rtype, ttl, Address(text)))
     return records
@@ -189,13 +188,12 @@ def _service(
     if not entries:
         raise _NameError
     if qtype in (RType.A, RType.AAAA):
-        version = 4 if qtype == RType.A else 6
         return [
             _alias(qname, e, config)
             if e.alias
             else Record(qname, RType(qtype), config.ttl, Address(e.host))
             for e in entries
-            if e.alias or ipaddress.ip_address(e.host).version == version
+            if e.alias or _address_type(e.host) == qtype
         ], []
     if qtype == RType.SRV:
         return _srv(qname, [e for e in entries if not e.alias], config.ttl)
@@ -249,8 +247,7 @@ def _srv(qname: str, entries: list[_Entry], ttl: int) -> Found:
         if entry.port == NO_PORT:
             continue
         records.append(Record(qname, RType.SRV, ttl, Srv(0, weight, entry.port, entry.name)))
-        version = ipaddress.ip_address(entry.host).version
-        rtype = RType.A if version == 4 else RType.AAAA
+        rtype = _address_type(entry.host)
         extra.append(Record(entry.name, rtype, ttl, Address(entry.host)))
     return records, extra
 
@@ -275,6 +272,11 @@ def _reverse(snapshot: ZoneSnapshot, config: KubernetesConfig, qname: str) -> li
     if not targets:
         raise _NameError
     return [Record(qname, RType.PTR, config.ttl, Target(t)) for t in targets]
+
+
+def _address_type(address: str) -> RType:
+    """A or AAAA for a canonical address (objects.py validated it; only IPv6 has colons)."""
+    return RType.AAAA if ":" in address else RType.A
 
 
 def _unique(records: list[Record]) -> list[Record]:
