@@ -1,6 +1,7 @@
 """Wiring: sources into the store, snapshots into handlers, chains into listening sockets."""
 
 import asyncio
+import ctypes
 import ipaddress
 import logging
 import os
@@ -326,6 +327,28 @@ async def serve_forever(options: ServeOptions) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await app.stop()
+
+
+def tune_allocator() -> None:
+    """Make glibc return freed memory: fixed mmap threshold, two arenas (no-op elsewhere).
+
+    With glibc's defaults, each reflector thread gets its own malloc arena and the mmap
+    threshold grows after the first large free, so the 300 KiB list pages of a big sync stay
+    in the heap: ~8 MiB more RSS at 100k Services. The values are those of the
+    MALLOC_MMAP_THRESHOLD_ and MALLOC_ARENA_MAX variables, which still win when set.
+    """
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+        libc.mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        logger.debug("not glibc: allocator left as it is")
+
+
+_M_MMAP_THRESHOLD = -3  # glibc malloc.h
+_M_ARENA_MAX = -8
 
 
 def configure_logging() -> None:

@@ -5,7 +5,7 @@ import asyncio
 import sys
 
 from clusterdns import __version__
-from clusterdns.app import ServeOptions, configure_logging, serve_forever
+from clusterdns.app import ServeOptions, configure_logging, serve_forever, tune_allocator
 from clusterdns.errors import ConfigError
 
 
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
     args = build_parser().parse_args(argv)
     configure_logging()
+    tune_allocator()
     options = ServeOptions(
         manifests=tuple(args.manifests),
         kubeconfig=args.kubeconfig,

@@ -69,6 +69,20 @@ def _reply(state: _State, wire: bytes, protocol: str) -> bytes | None:
     return response.to_wire()
 
 
+def _bind_pair(
+    udp: type[socketserver.BaseRequestHandler], tcp: type[socketserver.BaseRequestHandler]
+) -> tuple[socketserver.ThreadingUDPServer, socketserver.ThreadingTCPServer]:
+    """A UDP and a TCP server on one free port (the UDP pick may be taken for TCP: retry)."""
+    for _ in range(50):
+        udp_server = socketserver.ThreadingUDPServer(("127.0.0.1", 0), udp)
+        try:
+            port = udp_server.server_address[1]
+            return udp_server, socketserver.ThreadingTCPServer(("127.0.0.1", port), tcp)
+        except OSError:
+            udp_server.server_close()
+    raise OSError("no free port for both UDP and TCP")
+
+
 class FakeUpstream:
     """Answers every name with 192.0.2.1 unless scripted otherwise; records what it was asked."""
 
@@ -95,10 +109,8 @@ class FakeUpstream:
                 if reply is not None:
                     conn.sendall(struct.pack("!H", len(reply)) + reply)
 
-        self._udp = socketserver.ThreadingUDPServer(("127.0.0.1", 0), Udp)
+        self._udp, self._tcp = _bind_pair(Udp, Tcp)
         self.port = self._udp.server_address[1]
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self._tcp = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), Tcp)
         self._udp.daemon_threads = self._tcp.daemon_threads = True
         self._threads = [
             threading.Thread(

@@ -96,6 +96,12 @@ class ZoneFeed:
                 continue
             self.holder.publish(snapshot)
             self.rebuilds += 1
+            if not previous.synced:
+                logger.info(
+                    "zone ready: %d services in %d namespaces",
+                    len(snapshot.services),
+                    len(snapshot.namespaces),
+                )
             if started is not None and not whole:
                 self._observe(snapshot, changes, self.clock.monotonic() - started)
 

@@ -90,9 +90,10 @@ class ObjectStore:
         """Make `objects` the whole set of `kind` at once, as a relist does."""
         fresh = list(objects)
         with self._lock:
-            wanted = {_key(obj) for obj in fresh}
-            for key in self._keys(kind) - wanted:
-                self._drop(kind, key)
+            existing = self._keys(kind)
+            if existing:  # the first list of a kind has nothing to drop: skip a 100k-key set
+                for key in existing - {_key(obj) for obj in fresh}:
+                    self._drop(kind, key)
             for obj in fresh:
                 self._put(obj)
 

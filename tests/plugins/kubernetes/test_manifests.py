@@ -41,7 +41,7 @@ def test_legacy_endpoints_become_a_slice_of_their_service() -> None:
     )
     (slice_,) = parse_manifests(text, "ep.yaml").objects
     assert isinstance(slice_, EndpointSlice) and slice_.service == "db"
-    assert [(e.address, e.ready) for e in slice_.endpoints] == [
+    assert [(e.address, e.ready) for e in slice_.members()] == [
         ("192.168.1.5", True),
         ("192.168.1.6", False),
     ]

@@ -119,7 +119,7 @@ def services(store: ObjectStore) -> dict[str, tuple[str, ...]]:
 def slices(store: ObjectStore, name: str, ns: str = "default") -> dict[str, list[str]]:
     """Slice name → addresses of the slices that name Service `ns/name`."""
     source = store.read_services([(ns, name)])[(ns, name)]
-    return {s.name: [e.address for e in s.endpoints] for s in source.slices}
+    return {s.name: [e.address for e in s.members()] for s in source.slices}
 
 
 def pod_ips(store: ObjectStore) -> dict[str, tuple[str, ...]]:
