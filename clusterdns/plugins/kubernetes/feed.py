@@ -26,7 +26,7 @@ class ZoneFeed:
         holder: SnapshotHolder,
         clock: Clock,
         metrics: KubernetesMetrics | None = None,
-        batch_window: float = 0.02,
+        batch_window: float = 0.01,
     ) -> None:
         self.store = store
         self.holder = holder

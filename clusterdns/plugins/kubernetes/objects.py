@@ -103,10 +103,15 @@ RawObject = Mapping[str, Any]
 
 
 def _get(raw: RawObject, path: str) -> Any:
-    """Walk a dotted path of mappings; None where any step is missing."""
+    """Walk a dotted path of mappings; None where any step is missing.
+
+    Objects come from JSON or YAML, so every mapping is a dict: `isinstance(x, dict)` is
+    several times cheaper than the ABC check against Mapping, and this runs 10^6 times in a
+    100k-Service sync.
+    """
     node: Any = raw
     for key in path.split("."):
-        if not isinstance(node, Mapping):
+        if not isinstance(node, dict):
             return None
         node = node.get(key)
     return node
@@ -124,7 +129,7 @@ def _text(raw: RawObject, path: str, required: bool = True) -> str:
 
 
 def _list(raw: RawObject | Any, path: str) -> list[Any]:
-    value = _get(raw, path) if isinstance(raw, Mapping) else None
+    value = _get(raw, path) if isinstance(raw, dict) else None
     if value is None:
         return []
     if not isinstance(value, list):
@@ -170,7 +175,7 @@ def _ports(items: list[Any], field: str) -> tuple[Port, ...]:
     ports = []
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             raise ObjectError(where, "must be a mapping")
         number = item.get("port")
         if number is None:
@@ -223,7 +228,7 @@ def parse_service(raw: RawObject) -> Service:
 
 
 def _endpoints(item: Any, field: str, address_type: str) -> list[Endpoint | str]:
-    if not isinstance(item, Mapping):
+    if not isinstance(item, dict):
         raise ObjectError(field, "must be a mapping")
     # Kubernetes API: an unset `ready` condition must be read as ready.
     ready = _get(item, "conditions.ready") is not False
@@ -247,7 +252,7 @@ def parse_endpoint_slice(raw: RawObject) -> EndpointSlice | None:
     namespace = _name(_text(raw, "metadata.namespace", required=False) or "default")
     name = _unique_name(_text(raw, "metadata.name"))
     labels = _get(raw, "metadata.labels") or {}
-    service = labels.get(SERVICE_NAME_LABEL, "") if isinstance(labels, Mapping) else ""
+    service = labels.get(SERVICE_NAME_LABEL, "") if isinstance(labels, dict) else ""
     if not service:
         raise ObjectError(f"metadata.labels[{SERVICE_NAME_LABEL}]", "missing")
     address_type = _text(raw, "addressType")
@@ -275,7 +280,7 @@ def parse_endpoints(raw: RawObject) -> EndpointSlice:
         for key, ready in (("addresses", True), ("notReadyAddresses", False)):
             for a, item in enumerate(_list(subset, key)):
                 field = f"{where}.{key}[{a}]"
-                if not isinstance(item, Mapping):
+                if not isinstance(item, dict):
                     raise ObjectError(field, "must be a mapping")
                 address = _address(item.get("ip"), f"{field}.ip")
                 hostname = _name(str(item.get("hostname") or ""))
@@ -289,7 +294,7 @@ def parse_endpoints(raw: RawObject) -> EndpointSlice:
 def parse_pod(raw: RawObject) -> Pod:
     """A Pod's namespace, name and IPs."""
     namespace, name = _namespaced(raw)
-    ips = [entry.get("ip") for entry in _list(raw, "status.podIPs") if isinstance(entry, Mapping)]
+    ips = [entry.get("ip") for entry in _list(raw, "status.podIPs") if isinstance(entry, dict)]
     if not ips and _get(raw, "status.podIP"):
         ips = [_get(raw, "status.podIP")]
     addresses = tuple(_address(ip, f"status.podIPs[{i}]") for i, ip in enumerate(ips))
