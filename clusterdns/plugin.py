@@ -1,6 +1,6 @@
 """What a plugin is: the request and response values, the handler protocol and the fixed order."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,13 +37,15 @@ class Response:
     """A handler's reply: a structured answer, or the raw bytes of a foreign reply.
 
     `cacheable` marks replies that are a pure function of the question under the current zone
-    snapshot, which the server may pre-encode and serve again until the snapshot changes.
+    snapshot, which the server may pre-encode and serve again until the data named by `scope`
+    changes.
     """
 
     plugin: str
     answer: Answer | None = None
     wire: bytes | None = None
     cacheable: bool = False
+    scope: Hashable = "*"  # the zone data a cacheable answer depends on; "*": unknown
 
 
 Next = Callable[[Request], Awaitable[Response]]

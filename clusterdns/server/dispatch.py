@@ -88,7 +88,7 @@ class Dispatcher:
         if response.answer is not None:
             wire = encode_answer(query, response.answer, max_size)
             if response.cacheable and protocol == "udp":
-                self.answers.store(query, wire, generation)
+                self.answers.store(query, wire, generation, response.scope)
             return wire
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire

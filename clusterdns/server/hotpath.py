@@ -1,5 +1,7 @@
 """Pre-encoded UDP replies keyed by the query's own bytes, served without decoding (DESIGN §3)."""
 
+from collections.abc import Hashable, Iterable
+
 from clusterdns.dns.message import Query
 
 _ONE_QUESTION = b"\x00\x01\x00\x00\x00\x00\x00\x00"
@@ -48,19 +50,26 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
     return key + edns, question_end
 
 
+Scope = Hashable  # what an answer depends on, as the handler that made it says
+EVERYTHING: Scope = "*"  # answers whose dependencies are unknown: dropped on every change
+
+
 class AnswerCache:
-    """Reply tails per hot key; cleared on every zone snapshot swap and when full.
+    """Reply tails per hot key, each filed under the scope of zone data it depends on.
 
     Two levels: replies by the exact bytes after the id (a repeated query costs one slice and
     one dict lookup), then by the case-folded hot key (the same question in another case).
+    A zone change drops only the scopes it touched, so a busy cluster's churn does not send
+    every query back through the decoding path.
     """
 
     def __init__(self, max_entries: int = 50_000) -> None:
         self.max_entries = max_entries
-        self._entries: dict[bytes, tuple[bytes, bytes]] = {}
+        self._entries: dict[bytes, tuple[bytes, bytes, Scope]] = {}
         self._exact: dict[bytes, bytes] = {}
+        self._scopes: dict[Scope, list[tuple[bytes, bytes]]] = {}
         self.hits = 0
-        # Bumped by clear(): a reply computed under an older snapshot is never stored.
+        # Bumped by every change: a reply computed before a change is never stored after it.
         self.generation = 0
 
     def reply(self, data: bytes) -> bytes | None:
@@ -77,29 +86,43 @@ class AnswerCache:
             return None
         self.hits += 1
         reply = data[:2] + entry[0] + data[12 : found[1]] + entry[1]
-        self._remember(data, reply)
+        self._remember(found[0], data, reply, entry[2])
         return reply
 
-    def store(self, query: Query, reply: bytes, generation: int) -> None:
-        """Remember `reply` (spliced for `query`, computed in `generation`) for its key."""
+    def store(self, query: Query, reply: bytes, generation: int, scope: Scope) -> None:
+        """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`."""
         found = hot_key(query.wire)
         if found is None or generation != self.generation:
             return
-        if len(self._entries) >= self.max_entries:
-            self._entries.clear()
-        self._entries[found[0]] = (reply[2:12], reply[found[1] :])
-        self._remember(query.wire, reply)
+        if len(self._entries) >= self.max_entries or len(self._exact) >= self.max_entries:
+            self._forget_all()
+        self._entries[found[0]] = (reply[2:12], reply[found[1] :], scope)
+        self._remember(found[0], query.wire, reply, scope)
 
-    def _remember(self, data: bytes, reply: bytes) -> None:
-        if len(self._exact) >= self.max_entries:
-            self._exact.clear()
-        self._exact[data[2:]] = reply[2:]
+    def _remember(self, key: bytes, data: bytes, reply: bytes, scope: Scope) -> None:
+        exact = data[2:]
+        self._exact[exact] = reply[2:]
+        self._scopes.setdefault(scope, []).append((key, exact))
+
+    def invalidate(self, scopes: Iterable[Scope] | None) -> None:
+        """Drop the answers filed under `scopes` (and EVERYTHING's); None drops them all."""
+        self.generation += 1
+        if scopes is None:
+            self._forget_all()
+            return
+        for scope in (*scopes, EVERYTHING):
+            for key, exact in self._scopes.pop(scope, ()):
+                self._entries.pop(key, None)
+                self._exact.pop(exact, None)
 
     def clear(self) -> None:
-        """Forget every stored reply (the zone changed)."""
-        self.generation += 1
+        """Forget every stored reply."""
+        self.invalidate(None)
+
+    def _forget_all(self) -> None:
         self._entries.clear()
         self._exact.clear()
+        self._scopes.clear()
 
     def __len__(self) -> int:
         return len(self._entries)

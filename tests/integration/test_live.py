@@ -54,7 +54,7 @@ async def live(api: FakeKubeAPI, upstream: FakeUpstream, tmp_path: Path) -> Asyn
 async def until(app: App, predicate: Callable[[], bool], within: float = 5.0) -> None:
     """Wait for a published snapshot after which `predicate()` holds."""
     published = asyncio.Event()
-    app.holder.subscribe(lambda _snapshot: published.set())
+    app.holder.subscribe(lambda _snapshot, _changes: published.set())
     async with asyncio.timeout(within):
         while not predicate():
             await published.wait()
@@ -162,3 +162,28 @@ async def test_a_burst_of_1000_events_costs_a_few_rebuilds(live: App, api: FakeK
         'coredns_kubernetes_dns_programming_duration_seconds_count{service_kind="cluster_ip"}'
         in body
     )
+
+
+async def test_a_change_keeps_other_pre_encoded_answers(live: App, api: FakeKubeAPI) -> None:
+    api.add("services", service("web", cluster_ip="10.96.0.50"))
+    api.add("services", service("api", cluster_ip="10.96.0.60"))
+    await until(live, has(live, "api"))
+    for name in (WEB, "api.default.svc.cluster.local."):
+        await addresses(live, name)  # decoded once, then pre-encoded
+    api.modify("services", service("web", cluster_ip="10.96.0.51"))
+    await until(
+        live,
+        lambda: (
+            live.holder.current.services[("default", "web")].service is not None
+            and live.holder.current.services[("default", "web")].service.cluster_ips
+            == ("10.96.0.51",)
+        ),
+    )
+    hits = live.answers.hits
+    assert await addresses(live, "api.default.svc.cluster.local.") == (
+        dns.rcode.NOERROR,
+        ["10.96.0.60"],
+    )
+    assert live.answers.hits == hits + 1  # still pre-encoded
+    assert await addresses(live, WEB) == (dns.rcode.NOERROR, ["10.96.0.51"])
+    assert live.answers.hits == hits + 1  # web's old answer was dropped, not served

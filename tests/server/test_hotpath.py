@@ -62,7 +62,7 @@ def test_stored_reply_comes_back_with_the_new_id_and_case() -> None:
     cache = AnswerCache()
     first = wire(use_edns=False)
     reply = first[:2] + b"\x85\x00" + first[4:12] + first[12:]  # any bytes after the question
-    cache.store(decode_query(first), reply + b"TAIL", cache.generation)
+    cache.store(decode_query(first), reply + b"TAIL", cache.generation, "*")
     again = bytearray(wire("Web.Demo.svc.cluster.local.", use_edns=False))
     again[:2] = b"\x99\x99"
     served = cache.reply(bytes(again))
@@ -76,7 +76,7 @@ def test_replies_from_an_older_generation_are_not_stored() -> None:
     query = decode_query(wire())
     stale = cache.generation
     cache.clear()
-    cache.store(query, wire(), stale)
+    cache.store(query, wire(), stale, "*")
     assert len(cache) == 0
 
 
@@ -84,5 +84,19 @@ def test_full_cache_starts_over() -> None:
     cache = AnswerCache(max_entries=2)
     for name in ("a.", "b.", "c."):
         data = wire(name, use_edns=False)
-        cache.store(decode_query(data), data, cache.generation)
+        cache.store(decode_query(data), data, cache.generation, "*")
     assert len(cache) == 1
+
+
+def test_invalidation_drops_only_the_scopes_named() -> None:
+    cache = AnswerCache()
+    web, api = wire("web.demo.svc.cluster.local."), wire("api.demo.svc.cluster.local.")
+    cache.store(decode_query(web), web, cache.generation, ("svc", "demo", "web"))
+    cache.store(decode_query(api), api, cache.generation, ("svc", "demo", "api"))
+    assert cache.reply(wire("WEB.demo.svc.cluster.local.")) is not None  # case variant, too
+    cache.invalidate([("svc", "demo", "web")])
+    assert cache.reply(web) is None
+    assert cache.reply(wire("WEB.demo.svc.cluster.local.")) is None
+    assert cache.reply(api) is not None
+    cache.invalidate(None)
+    assert cache.reply(api) is None and len(cache) == 0

@@ -4,6 +4,7 @@ Follows kubernetes/dns docs/specification.md (schema 1.1.0) and, where it is sil
 `kubernetes` plugin (parse.go, kubernetes.go findServices/findPods, backend_lookup.go).
 """
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from clusterdns.dns.names import address_from_dashed, address_from_reverse, labels_below
@@ -21,7 +22,7 @@ from clusterdns.dns.records import (
 )
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, owners, ready_endpoints
-from clusterdns.plugins.kubernetes.store import ServiceEntry
+from clusterdns.plugins.kubernetes.store import Changes, ServiceEntry
 
 SCHEMA_VERSION = "1.1.0"
 DNS_VERSION_TTL = 28800
@@ -73,6 +74,35 @@ def answer(
     return Answer(
         Rcode.NOERROR, tuple(_unique(records)), (), tuple(_unique(extra)), authoritative=True
     )
+
+
+def answer_scope(config: KubernetesConfig, qname: str) -> Hashable:
+    """The zone data an answer for `qname` depends on, as `changed_scopes` names it."""
+    zone = find_zone(qname, config.zones)
+    if zone is None or is_reverse_zone(zone):
+        return REVERSE_SCOPE
+    labels = labels_below(qname, zone)
+    if len(labels) >= 3 and labels[-1] == "svc":
+        return ("svc", labels[-2], labels[-3])
+    if len(labels) >= 3 and labels[-1] == "pod":
+        return PODS_SCOPE
+    return ZONE_SCOPE  # the apex (whose SOA serial moves with every change), ENTs, oddities
+
+
+def changed_scopes(changes: Changes) -> frozenset[Hashable] | None:
+    """The answer scopes a store change invalidates; None when it may touch every answer."""
+    if changes.namespaces:
+        return None  # whole namespaces appear or vanish: every name below them may change
+    scopes: set[Hashable] = {ZONE_SCOPE, REVERSE_SCOPE}
+    scopes.update(("svc", namespace, name) for namespace, name in changes.services)
+    if changes.pods:
+        scopes.add(PODS_SCOPE)
+    return frozenset(scopes)
+
+
+ZONE_SCOPE = ("zone",)
+REVERSE_SCOPE = ("reverse",)
+PODS_SCOPE = ("pods",)
 
 
 def soa_record(snapshot: ZoneSnapshot, config: KubernetesConfig, zone: str) -> Record:

@@ -94,7 +94,7 @@ class ZoneFeed:
                 logger.exception("rebuilding the zone snapshot failed; serving the previous one")
                 self._whole = True
                 continue
-            self.holder.publish(snapshot)
+            self.holder.publish(snapshot, None if whole else changes)
             self.rebuilds += 1
             if not previous.synced:
                 logger.info(

@@ -2,7 +2,7 @@
 
 from clusterdns.dns.records import CLASS_IN, Rcode
 from clusterdns.plugin import Next, Request, Response
-from clusterdns.plugins.kubernetes.answer import answer
+from clusterdns.plugins.kubernetes.answer import answer, answer_scope
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder
 
@@ -25,4 +25,9 @@ class KubernetesHandler:
         if result is None:
             return await next(request)
         # A SERVFAIL before the first sync must not outlive it in the pre-encoded answers.
-        return Response(self.name, answer=result, cacheable=result.rcode != Rcode.SERVFAIL)
+        return Response(
+            self.name,
+            answer=result,
+            cacheable=result.rcode != Rcode.SERVFAIL,
+            scope=answer_scope(self.config, query.name),
+        )

@@ -152,7 +152,7 @@ def _pod_index(store: ObjectStore) -> Mapping[str, frozenset[str]]:
     return MappingProxyType({ip: frozenset(ns) for ip, ns in index.items()})
 
 
-SnapshotListener = Callable[[ZoneSnapshot], None]
+SnapshotListener = Callable[[ZoneSnapshot, Changes | None], None]
 
 
 class SnapshotHolder:
@@ -163,11 +163,11 @@ class SnapshotHolder:
         self._callbacks: list[SnapshotListener] = []
 
     def subscribe(self, callback: SnapshotListener) -> None:
-        """Call `callback(snapshot)` after every publish (e.g. to clear answer caches)."""
+        """Call `callback(snapshot, changes)` after every publish (changes None: all of it)."""
         self._callbacks.append(callback)
 
-    def publish(self, snapshot: ZoneSnapshot) -> None:
-        """Make `snapshot` the one every new query reads."""
+    def publish(self, snapshot: ZoneSnapshot, changes: Changes | None = None) -> None:
+        """Make `snapshot` the one every new query reads; `changes` says what differs."""
         self.current = snapshot
         for callback in self._callbacks:
-            callback(snapshot)
+            callback(snapshot, changes)

@@ -7,10 +7,10 @@ import pytest
 
 from clusterdns.app import load_manifests
 from clusterdns.dns.records import Answer, RType
-from clusterdns.plugins.kubernetes.answer import answer
+from clusterdns.plugins.kubernetes.answer import answer, answer_scope, changed_scopes
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig, make_config
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, build_snapshot
-from clusterdns.plugins.kubernetes.store import ObjectStore
+from clusterdns.plugins.kubernetes.store import Changes, ObjectStore
 
 ROOT = Path(__file__).resolve().parents[3]
 DB = "db.demo.svc.cluster.local."
@@ -383,3 +383,25 @@ def test_ttl_setting_applies_to_records_and_soa_minimum() -> None:
         "cluster.local. 5 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. "
         "7 7200 1800 86400 5"
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "scope"),
+    [
+        pytest.param("web.demo.svc.cluster.local.", ("svc", "demo", "web"), id="service"),
+        pytest.param("_http._tcp.web.demo.svc.cluster.local.", ("svc", "demo", "web"), id="srv"),
+        pytest.param("db-0.db.demo.svc.cluster.local.", ("svc", "demo", "db"), id="endpoint"),
+        pytest.param("10-1-2-3.demo.pod.cluster.local.", ("pods",), id="pod"),
+        pytest.param("20.0.96.10.in-addr.arpa.", ("reverse",), id="reverse"),
+        pytest.param("cluster.local.", ("zone",), id="apex"),
+        pytest.param("demo.svc.cluster.local.", ("zone",), id="namespace"),
+    ],
+)
+def test_answer_scopes_name_what_answers_depend_on(name: str, scope: tuple[str, ...]) -> None:
+    assert answer_scope(CONFIG, name) == scope
+
+
+def test_a_service_change_invalidates_its_scope_the_apex_and_reverse_only() -> None:
+    changes = Changes(frozenset({("demo", "web")}), namespaces=False, pods=False)
+    assert changed_scopes(changes) == {("svc", "demo", "web"), ("zone",), ("reverse",)}
+    assert changed_scopes(Changes(frozenset(), namespaces=True, pods=False)) is None
