@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import dns.flags
 import dns.message
 import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
 import dns.rrset
 
 
@@ -57,7 +59,9 @@ def _reply(state: _State, wire: bytes, protocol: str) -> bytes | None:
     if script.behaviour == "wrong-id":
         response.id = (query.id + 1) % 65536
     if script.behaviour == "wrong-name":
-        response.question[0] = dns.rrset.RRset(dns.name.from_text("evil.example."), 1, 1)
+        response.question[0] = dns.rrset.RRset(
+            dns.name.from_text("evil.example."), dns.rdataclass.IN, dns.rdatatype.A
+        )
     addresses = script.addresses
     if script.behaviour == "truncate":
         if protocol == "udp":

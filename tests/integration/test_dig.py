@@ -43,7 +43,7 @@ def start(*args: str) -> subprocess.Popen[str]:
 def wait_for_line(process: subprocess.Popen[str], needle: str, timeout: float = 15) -> str:
     """Read stdout until a line contains `needle`; fail if the process exits first."""
     assert process.stdout is not None
-    seen = []
+    seen: list[str] = []
     while True:
         ready, _, _ = select.select([process.stdout], [], [], timeout)
         if not ready:

@@ -22,7 +22,12 @@ def wire(name: str = "web.demo.svc.cluster.local.", qtype: str = "A", **kwargs: 
         pytest.param(wire(use_edns=False), True, id="plain"),
         pytest.param(wire(use_edns=0, payload=1232), True, id="edns-no-options"),
         pytest.param(
-            wire(use_edns=0, options=[dns.edns.GenericOption(10, b"12345678")]), False, id="cookie"
+            wire(
+                use_edns=0,
+                options=[dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"12345678")],
+            ),
+            False,
+            id="cookie",
         ),
         pytest.param(wire(use_edns=1), False, id="edns-version-1"),
         pytest.param(b"\x00" * 11, False, id="short"),

@@ -1,5 +1,6 @@
 """Answer tables per section of kubernetes/dns docs/specification.md (and CoreDNS where silent)."""
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -403,5 +404,6 @@ def test_answer_scopes_name_what_answers_depend_on(name: str, scope: tuple[str, 
 
 def test_a_service_change_invalidates_its_scope_the_apex_and_reverse_only() -> None:
     changes = Changes(frozenset({("demo", "web")}), namespaces=False, pods=False)
-    assert changed_scopes(changes) == {("svc", "demo", "web"), ("zone",), ("reverse",)}
+    expected: frozenset[Hashable] = frozenset({("svc", "demo", "web"), ("zone",), ("reverse",)})
+    assert changed_scopes(changes) == expected
     assert changed_scopes(Changes(frozenset(), namespaces=True, pods=False)) is None
