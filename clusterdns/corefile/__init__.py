@@ -1,0 +1,1 @@
+"""The Corefile: tokens, server blocks and directives, server addresses, directive checks."""
