@@ -1,9 +1,13 @@
-"""What a plugin is: the request and response values, the handler protocol and the fixed order."""
+"""What a plugin is: request and response values, handler and lifecycle protocols, the order."""
 
-from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
-from typing import Protocol
+import random
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
+from prometheus_client import CollectorRegistry
+
+from clusterdns.clock import Clock
 from clusterdns.dns.message import Query
 from clusterdns.dns.records import Answer
 
@@ -59,3 +63,47 @@ class Handler(Protocol):
     async def serve(self, request: Request, next: Next) -> Response:
         """Produce the response to `request`."""
         ...
+
+
+@runtime_checkable
+class Lifecycle(Protocol):
+    """A plugin with work outside queries (listeners, watches, timers): started and stopped."""
+
+    async def start(self) -> None:
+        """Begin; called once the server's sockets are bound."""
+        ...
+
+    async def stop(self) -> None:
+        """End; must return promptly."""
+        ...
+
+
+@runtime_checkable
+class ReadyReporter(Protocol):
+    """A plugin the `ready` plugin asks: True once it can answer (CoreDNS ready.Readiness)."""
+
+    def ready(self) -> bool:
+        """True when ready."""
+        ...
+
+
+ZoneChange = Callable[[Iterable[Hashable] | None], None]
+
+
+@dataclass(frozen=True)
+class SetupContext:
+    """What a setup function may use besides its stanza: never the global state of the process.
+
+    `zones` are the normalized zones of the server block. `read_file` reads a file (e.g.
+    /etc/resolv.conf) so setups stay testable; `environ` replaces os.environ. `zone_changed`
+    tells the server that answers filed under these scopes (None: all) are stale.
+    """
+
+    zones: tuple[str, ...]
+    registry: CollectorRegistry
+    clock: Clock
+    rng: random.Random
+    read_file: Callable[[str], str]
+    environ: Mapping[str, str] = field(default_factory=dict)
+    zone_changed: ZoneChange = field(default=lambda scopes: None)
+    server: str = "dns://:53"
