@@ -3,7 +3,7 @@
 import random
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from prometheus_client import CollectorRegistry
 
@@ -88,6 +88,27 @@ class ReadyReporter(Protocol):
 
 
 ZoneChange = Callable[[Iterable[Hashable] | None], None]
+T = TypeVar("T")
+
+
+class Shared:
+    """Objects there is one of per process (metric families, HTTP listeners), made on first use.
+
+    Several server blocks may each set up `cache` or `prometheus :9153`; their setups share
+    one metrics object and one listener through here instead of through module globals.
+    """
+
+    def __init__(self) -> None:
+        self._objects: dict[str, object] = {}
+
+    def get(self, key: str, kind: type[T], factory: Callable[[], T]) -> T:
+        """The object stored under `key`, made by `factory` the first time."""
+        if key not in self._objects:
+            self._objects[key] = factory()
+        found = self._objects[key]
+        if not isinstance(found, kind):
+            raise TypeError(f"shared {key!r} is a {type(found).__name__}, not {kind.__name__}")
+        return found
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,7 @@ class SetupContext:
     clock: Clock
     rng: random.Random
     read_file: Callable[[str], str]
+    shared: Shared = field(default_factory=Shared)
     environ: Mapping[str, str] = field(default_factory=dict)
     zone_changed: ZoneChange = field(default=lambda scopes: None)
     server: str = "dns://:53"
