@@ -1,8 +1,7 @@
-"""Wiring: sources into the store, snapshots into handlers, chains into listening sockets."""
+"""Wiring: a Corefile into servers, servers into sockets, and the process's start and stop."""
 
 import asyncio
 import ctypes
-import gc
 import ipaddress
 import logging
 import os
@@ -10,57 +9,32 @@ import random
 import signal
 import socket
 import sys
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
-from clusterdns import __version__
-from clusterdns.chain import Chain
 from clusterdns.clock import Clock, SystemClock
+from clusterdns.config import Environment, Server, build_servers
+from clusterdns.corefile.parser import parse_corefile
 from clusterdns.errors import ConfigError
-from clusterdns.plugin import Handler
-from clusterdns.plugins.forward.handler import ForwardHandler
-from clusterdns.plugins.forward.setup import Upstream, parse_resolv_conf, parse_upstream
-from clusterdns.plugins.forward.setup import make_config as make_forward_config
-from clusterdns.plugins.forward.upstream import NetworkExchanger
-from clusterdns.plugins.kubernetes.answer import changed_scopes
-from clusterdns.plugins.kubernetes.feed import ZoneFeed
-from clusterdns.plugins.kubernetes.handler import KubernetesHandler
-from clusterdns.plugins.kubernetes.manifests import parse_manifests
-from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
-from clusterdns.plugins.kubernetes.objects import (
-    ENDPOINT_SLICE,
-    ENDPOINTS,
-    NAMESPACE,
-    POD,
-    SERVICE,
-    ClusterObject,
-)
-from clusterdns.plugins.kubernetes.setup import make_config as make_kubernetes_config
-from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, ZoneSnapshot, build_snapshot
-from clusterdns.plugins.kubernetes.store import Changes, ObjectStore, kind_of
-from clusterdns.server.dispatch import Dispatcher, ServerBlock
+from clusterdns.plugin import Lifecycle, ReadyReporter, Shared
+from clusterdns.plugins.forward.setup import parse_upstream
+from clusterdns.plugins.ready.setup import Readiness
+from clusterdns.server.dispatch import Dispatcher
 from clusterdns.server.hotpath import AnswerCache
-from clusterdns.server.http import HttpReply, HttpServer
-
-if TYPE_CHECKING:  # the kubernetes package costs ~30 MiB and 0.25 s; manifest mode skips it
-    from clusterdns.plugins.kubernetes.client import KubeClient
-    from clusterdns.plugins.kubernetes.reflector import Reflectors, ReflectorSettings
+from clusterdns.server.http import HttpListeners
+from clusterdns.server.metrics import ServerCollector
 from clusterdns.server.tcp import TcpServer
 from clusterdns.server.udp import UdpServer
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-ALL_KINDS = (NAMESPACE, SERVICE, ENDPOINT_SLICE, ENDPOINTS, POD)
-
 
 @dataclass(frozen=True, slots=True)
 class ServeOptions:
-    """What `clusterdns serve` was asked to do."""
+    """What `clusterdns serve` was asked to do; it becomes a Corefile (`serve_corefile`)."""
 
     manifests: tuple[str, ...] = ()
     kubeconfig: str | None = None
@@ -76,220 +50,196 @@ class ServeOptions:
     tcp_idle_timeout: float = 10.0
     http_addr: str | None = None
     resolv_conf: str = "/etc/resolv.conf"
-    reflector_settings: "ReflectorSettings | None" = None
 
 
-def manifest_files(paths: Iterable[str]) -> list[Path]:
-    """The files named, and the YAML/JSON files inside folders named (sorted, recursive)."""
-    files: list[Path] = []
-    for text in paths:
-        path = Path(text)
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in MANIFEST_SUFFIXES))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise ConfigError(f"{text}: no such file or folder")
-    return files
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '\\"') + '"'
 
 
-def load_manifests(paths: Iterable[str]) -> list[ClusterObject]:
-    """Every object in the manifests; ConfigError listing one line per bad document."""
-    objects: list[ClusterObject] = []
-    problems: list[str] = []
-    for path in manifest_files(paths):
+def serve_corefile(options: ServeOptions) -> str:
+    """The Corefile equivalent to `serve`'s flags: kind's default, fed as the flags say."""
+    for address in options.dns_addrs:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{path}: cannot read: {exc}")
-            continue
-        parsed = parse_manifests(text, str(path))
-        objects.extend(parsed.objects)
-        problems.extend(str(error) for error in parsed.errors)
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return objects
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ConfigError(f"--dns-addr: not an IP address: {address!r}") from None
+    upstreams = [str(parse_upstream(u)) for u in options.upstreams] or [options.resolv_conf]
+    source: list[str] = []
+    if options.manifests:
+        source.append("manifests " + " ".join(_quote(p) for p in options.manifests))
+    if options.api_server:
+        source.append(f"endpoint {_quote(options.api_server)}")
+    if options.kubeconfig:
+        source.append(f"kubeconfig {_quote(options.kubeconfig)} {options.context or ''}".rstrip())
+    elif options.context:
+        raise ConfigError("--context needs --kubeconfig")
+    if options.token_file:
+        source.append(f"token_file {_quote(options.token_file)}")
+    if options.ca_file:
+        source.append(f"ca_file {_quote(options.ca_file)}")
+    if options.insecure:
+        source.append("insecure_skip_tls_verify")
+    http = []
+    if options.http_addr:
+        http = [
+            f"health {options.http_addr}",
+            f"ready {options.http_addr}",
+            f"prometheus {options.http_addr}",
+        ]
+    lines = [
+        f".:{options.dns_port} {{",
+        "    bind " + " ".join(options.dns_addrs),
+        *(f"    {line}" for line in http),
+        "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
+        "        pods insecure",
+        "        fallthrough in-addr.arpa ip6.arpa",
+        f"        ttl {options.ttl}",
+        *(f"        {line}" for line in source),
+        "    }",
+        f"    forward . {' '.join(upstreams)} {{",
+        "        max_concurrent 1000",
+        "    }",
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
 
 
-def default_upstreams(options: ServeOptions) -> tuple[Upstream, ...]:
-    """--upstream values, or the nameservers of resolv.conf."""
-    if options.upstreams:
-        return tuple(parse_upstream(text) for text in options.upstreams)
+def read_text(path: str) -> str:
+    """A file's text (setups read /etc/resolv.conf through this)."""
     try:
-        text = Path(options.resolv_conf).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{options.resolv_conf}: cannot read: {exc}") from None
-    return parse_resolv_conf(text)
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
 
 
 class App:
-    """One running clusterdns: store, snapshots, chain, listeners and the source feeding them."""
+    """One running clusterdns: servers built from a Corefile, their sockets and plugins."""
 
-    def __init__(self, options: ServeOptions, clock: Clock | None = None) -> None:
-        self.options = options
+    def __init__(
+        self,
+        corefile: str,
+        filename: str = "Corefile",
+        *,
+        default_port: int = 53,
+        tcp_idle_timeout: float = 10.0,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+        shared: Shared | None = None,
+    ) -> None:
         self.clock = clock or SystemClock()
+        self.tcp_idle_timeout = tcp_idle_timeout
         self.registry = CollectorRegistry()
-        self.store = ObjectStore()
-        self.holder = SnapshotHolder()
-        self.answers = AnswerCache()
-        self.holder.subscribe(self._invalidate_answers)
-        kubernetes = make_kubernetes_config(ttl=options.ttl, ns_addresses=_ns_addresses(options))
-        forward = make_forward_config(default_upstreams(options))
-        self.upstreams = forward.upstreams
-        handlers: list[Handler] = [
-            KubernetesHandler(kubernetes, self.holder),
-            ForwardHandler(forward, NetworkExchanger(), random.Random()),
-        ]
-        self.dispatcher = Dispatcher([ServerBlock((".",), Chain(handlers))], self.answers)
-        self.feed = ZoneFeed(self.store, self.holder, self.clock, KubernetesMetrics(self.registry))
-        self.reflectors: Reflectors | None = None
-        self._client: KubeClient | None = None
-        self.stopping = False
-        self._frozen = False
+        self.collector = ServerCollector()
+        self.registry.register(self.collector)
+        self.shared = shared or Shared()
+        self.readiness = self.shared.get("ready", Readiness, Readiness)
+        self.http = self.shared.get("http", HttpListeners, HttpListeners)
+        env = dict(os.environ if environ is None else environ)
+        parsed = parse_corefile(corefile, filename, env, read_text)
+        environment = Environment(
+            self.registry, self.clock, random.Random(), read_text, env, self.shared
+        )
+        self.servers: list[Server] = build_servers(parsed, environment, default_port)
+        for server in self.servers:
+            self.collector.servers.append(server.counters)
+            for block in server.blocks:
+                for zone in block.zones:
+                    for name, _ in server.plugins:
+                        self.collector.plugins.append((f"dns://:{server.port}", zone, name))
+            for name, plugin in server.plugins:
+                if isinstance(plugin, ReadyReporter):
+                    self.readiness.reporters.append((name, plugin))
+        self.dispatchers: list[Dispatcher] = []
         self.udp: list[UdpServer] = []
         self.tcp: list[TcpServer] = []
-        self.http: HttpServer | None = None
         self.addresses: list[tuple[str, int]] = []
-        self.http_address: tuple[str, int] | None = None
 
-    def _invalidate_answers(self, snapshot: ZoneSnapshot, changes: Changes | None) -> None:
-        self.answers.invalidate(None if changes is None else changed_scopes(changes))
-        if snapshot.synced and not self._frozen:
-            # The first full zone is long-lived: keep the cyclic GC from rescanning its million
-            # objects (a full collection at 100k Services stalls the loop for ~0.3 s).
-            gc.freeze()
-            self._frozen = True
-
-    def load(self, objects: Iterable[ClusterObject]) -> None:
-        """Make `objects` the whole cluster and publish the snapshot (manifest mode)."""
-        by_kind: dict[str, list[ClusterObject]] = {kind: [] for kind in ALL_KINDS}
-        for obj in objects:
-            by_kind[kind_of(obj)].append(obj)
-        for kind, items in by_kind.items():
-            self.store.replace(kind, items)
-        self.store.take_changes()
-        snapshot = build_snapshot(self.store, None, None, int(self.clock.wall()), synced=True)
-        self.holder.publish(snapshot)
-
-    def connect(self) -> str:
-        """Prepare the live API source (ConfigError when no config is usable); returns its name."""
-        from clusterdns.plugins.kubernetes.client import (
-            ENDPOINT_SLICES,
-            NAMESPACES,
-            SERVICES,
-            KubeClient,
-            load_api_config,
+    @classmethod
+    def from_options(
+        cls, options: ServeOptions, clock: Clock | None = None, shared: Shared | None = None
+    ) -> "App":
+        """The app `clusterdns serve` runs: its flags as a generated Corefile."""
+        return cls(
+            serve_corefile(options),
+            "serve flags",
+            tcp_idle_timeout=options.tcp_idle_timeout,
+            clock=clock,
+            shared=shared,
         )
-        from clusterdns.plugins.kubernetes.reflector import Reflectors
 
-        options = self.options
-        token = _read_secret(options.token_file) if options.token_file else None
-        config = load_api_config(
-            options.kubeconfig,
-            options.context,
-            options.api_server,
-            token,
-            options.ca_file,
-            options.insecure,
-        )
-        self._client = KubeClient(config)
-        self.reflectors = Reflectors(
-            self._client,
-            self.store,
-            (SERVICES, ENDPOINT_SLICES, NAMESPACES),
-            on_change=self.feed.notify,
-            on_synced=self.feed.mark_synced,
-            settings=options.reflector_settings,
-            clock=self.clock,
-        )
-        return f"{config.source} ({config.host})"
+    def plugins(self, name: str) -> list[object]:
+        """Every set-up plugin called `name`, across servers."""
+        return [plugin for server in self.servers for n, plugin in server.plugins if n == name]
 
     async def start(self) -> list[tuple[str, int]]:
-        """Bind every listener, then start the API source if there is one."""
-        port = self.options.dns_port
-        for address in self.options.dns_addrs:
+        """Bind every server's sockets and the HTTP listeners, then start the plugins."""
+        for server in self.servers:
+            await self._start_server(server)
+        await self.http.start()
+        for server in self.servers:
+            for _, plugin in server.plugins:
+                if isinstance(plugin, Lifecycle):
+                    await plugin.start()
+        return self.addresses
+
+    async def _start_server(self, server: Server) -> None:
+        dispatcher = Dispatcher(server.blocks, AnswerCache(), server.counters)
+        self.dispatchers.append(dispatcher)
+        port = server.port
+        for address in server.addresses:
             udp_sock, tcp_sock = _bind_pair(address, port)
             port = udp_sock.getsockname()[1]  # port 0: every address shares the first pick
-            udp = UdpServer(udp_sock, self.dispatcher)
+            cache = AnswerCache(max_entries=50_000 if server.hot_path else 0)
+            server.caches.append(cache)
+            udp = UdpServer(udp_sock, dispatcher, cache)
             udp.start()
-            tcp = TcpServer(tcp_sock, self.dispatcher, self.options.tcp_idle_timeout)
+            tcp = TcpServer(tcp_sock, dispatcher, self.tcp_idle_timeout)
             await tcp.start()
             self.udp.append(udp)
             self.tcp.append(tcp)
             self.addresses.append((address, port))
-        if self.options.http_addr:
-            await self._start_http(self.options.http_addr)
-        if self.reflectors is not None:
-            self.feed.start()
-            self.reflectors.start()
-        return self.addresses
 
     def ready(self) -> bool:
-        """True once every watched resource has synced, until shutdown begins."""
-        return self.holder.current.synced and not self.stopping
+        """True when every plugin that reports readiness is ready, until shutdown begins."""
+        return not self.readiness.stopping and not self.readiness.not_ready()
 
-    async def stop(self) -> None:
-        """Stop the source and close every listener."""
-        self.stopping = True
-        if self.reflectors is not None:
-            await asyncio.to_thread(self.reflectors.stop)
-        if self._client is not None:
-            self._client.close()
-        await self.feed.stop()
+    @property
+    def lameduck(self) -> float:
+        """How long to keep answering after SIGTERM (the longest `health` lameduck)."""
+        return max((getattr(p, "lameduck", 0.0) for p in self.plugins("health")), default=0.0)
+
+    async def stop(self, lameduck: float = 0.0) -> None:
+        """Turn /ready 503, keep answering for `lameduck` seconds, then stop everything."""
+        self.readiness.stopping = True
+        if lameduck > 0:
+            logger.info("lameduck: answering for %.1fs more", lameduck)
+            await asyncio.sleep(lameduck)
+        for server in self.servers:
+            for _, plugin in server.plugins:
+                if isinstance(plugin, Lifecycle):
+                    await plugin.stop()
         for udp in self.udp:
             udp.close()
         for tcp in self.tcp:
             await tcp.close()
-        if self.http is not None:
-            await self.http.close()
+        await self.http.stop()
 
-    async def _start_http(self, text: str) -> None:
-        host, port = _split_host_port(text)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-            sock.listen(64)
-        except OSError as exc:
-            sock.close()
-            raise ConfigError(f"--http-addr {text}: cannot listen: {exc}") from None
-        self.http_address = sock.getsockname()[:2]
-        self.http = HttpServer(
-            sock,
-            {
-                "/health": lambda: HttpReply(200, b"OK"),
-                "/ready": self._ready_reply,
-                "/metrics": lambda: HttpReply(
-                    200, generate_latest(self.registry), CONTENT_TYPE_LATEST
-                ),
-            },
-        )
-        await self.http.start()
+    # Views the tests and the CLI use: the first server's pieces.
 
-    def _ready_reply(self) -> HttpReply:
-        return HttpReply(200, b"OK") if self.ready() else HttpReply(503, b"not ready")
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The first server's dispatcher."""
+        return self.dispatchers[0]
 
+    @property
+    def answers(self) -> AnswerCache:
+        """The first listener's pre-encoded answers."""
+        return self.servers[0].caches[0]
 
-def _read_secret(path: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"--token-file {path}: cannot read: {exc}") from None
-
-
-def _split_host_port(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    if not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"want HOST:PORT, got {text!r}")
-    return host, int(port)
-
-
-def _ns_addresses(options: ServeOptions) -> tuple[str, ...]:
-    """Addresses for ns.dns.<zone>: the listen addresses, loopback for wildcards."""
-    specific = tuple(a for a in options.dns_addrs if not ipaddress.ip_address(a).is_unspecified)
-    return specific or ("127.0.0.1",)
+    @property
+    def http_address(self) -> tuple[str, int] | None:
+        """The first HTTP listener's bound address."""
+        return next(iter(self.http.bound.values()), None)
 
 
 def _bind_pair(address: str, port: int) -> tuple[socket.socket, socket.socket]:
@@ -313,31 +263,18 @@ def _bind_pair(address: str, port: int) -> tuple[socket.socket, socket.socket]:
     raise ConfigError(f"cannot find a free port on {address} for both UDP and TCP")
 
 
-async def serve_forever(options: ServeOptions) -> None:
-    """Run until SIGINT or SIGTERM."""
-    app = App(options)
-    if options.manifests:
-        objects = await asyncio.to_thread(load_manifests, options.manifests)
-        app.load(objects)
-        source = f"{len(objects)} objects from {', '.join(options.manifests)}"
-    else:
-        source = app.connect()
+async def run(app: App) -> None:
+    """Start `app`, log where it listens, run until SIGINT or SIGTERM, then shut down."""
     bound = await app.start()
-    logger.info(
-        "clusterdns %s serving on %s (udp, tcp) from %s; forwarding to %s",
-        __version__,
-        ", ".join(f"{a}:{p}" for a, p in bound),
-        source,
-        ", ".join(str(u) for u in app.upstreams),
-    )
-    if app.http_address is not None:
-        logger.info("health, readiness and metrics on http://%s:%d", *app.http_address)
+    logger.info("clusterdns serving on %s (udp, tcp)", ", ".join(f"{a}:{p}" for a, p in bound))
+    for name, address in app.http.bound.items():
+        logger.info("http %s on %s:%d", name, *address)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    await app.stop()
+    await app.stop(app.lameduck)
 
 
 def tune_allocator() -> None:

@@ -1,23 +1,24 @@
-"""The command line: `clusterdns serve ...` and `clusterdns --version`."""
+"""The command line: CoreDNS's flags (`-conf`, `-dns.port`, ...) and `clusterdns serve ...`."""
 
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from clusterdns import __version__
-from clusterdns.app import ServeOptions, configure_logging, serve_forever, tune_allocator
+from clusterdns.app import App, ServeOptions, configure_logging, run, tune_allocator
+from clusterdns.config import supported
 from clusterdns.errors import ConfigError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every sub-command."""
+def build_serve_parser() -> argparse.ArgumentParser:
+    """The parser of `clusterdns serve`."""
     parser = argparse.ArgumentParser(
-        prog="clusterdns", description="A CoreDNS-compatible Kubernetes cluster DNS server."
+        prog="clusterdns serve",
+        description="Answer cluster.local from manifests or a live cluster; forward the rest. "
+        "Runs kind's default Corefile, fed as the flags say.",
     )
-    parser.add_argument("--version", action="version", version=f"clusterdns {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="answer cluster.local and forward the rest")
-    serve.add_argument(
+    parser.add_argument(
         "--manifests",
         nargs="+",
         action="extend",
@@ -25,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="YAML/JSON manifest files or folders (e.g. a `kubectl get -o yaml` dump)",
     )
-    api = serve.add_argument_group(
+    api = parser.add_argument_group(
         "live cluster (used when --manifests is not given)",
         "Order: --api-server, else --kubeconfig or $KUBECONFIG, else the pod's service account.",
     )
@@ -39,44 +40,97 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument(
         "--insecure-skip-tls-verify", action="store_true", help="do not verify --api-server's TLS"
     )
-    serve.add_argument(
+    parser.add_argument(
         "--http-addr",
         metavar="HOST:PORT",
         help="serve /health, /ready and /metrics here (default: off)",
     )
-    serve.add_argument(
+    parser.add_argument(
         "--dns-addr",
         action="append",
         default=[],
         metavar="ADDR",
         help="address to listen on, IPv4 or IPv6, repeatable (default 0.0.0.0)",
     )
-    serve.add_argument(
+    parser.add_argument(
         "--dns-port", type=int, default=53, metavar="PORT", help="UDP and TCP port (default 53)"
     )
-    serve.add_argument(
+    parser.add_argument(
         "--upstream",
         action="append",
         default=[],
         metavar="HOST[:PORT]",
         help="resolver for other names, repeatable (default: nameservers of /etc/resolv.conf)",
     )
-    serve.add_argument("--ttl", type=int, default=30, help="TTL of cluster records (default 30)")
-    serve.add_argument(
+    parser.add_argument("--ttl", type=int, default=30, help="TTL of cluster records (default 30)")
+    parser.add_argument(
         "--tcp-idle-timeout",
         type=float,
         default=10.0,
         metavar="SECONDS",
         help="close TCP connections idle this long (default 10)",
     )
+    parser.add_argument(
+        "--print-corefile",
+        action="store_true",
+        help="print the Corefile these flags make, and exit",
+    )
+    return parser
+
+
+def build_coredns_parser() -> argparse.ArgumentParser:
+    """CoreDNS's own flags, single dash, as kubeadm's Deployment passes them."""
+    parser = argparse.ArgumentParser(
+        prog="clusterdns",
+        description="A CoreDNS-compatible cluster DNS server. `clusterdns serve --help` for "
+        "the flag-driven mode.",
+        prefix_chars="-",
+    )
+    parser.add_argument(
+        "-conf", default="Corefile", metavar="FILE", help="Corefile to load (default: ./Corefile)"
+    )
+    parser.add_argument(
+        "-dns.port",
+        dest="dns_port",
+        type=int,
+        default=53,
+        metavar="PORT",
+        help="default port for server blocks without one (default 53)",
+    )
+    parser.add_argument("-version", "--version", action="store_true", help="show version, quit")
+    parser.add_argument("-plugins", action="store_true", help="list the plugins, quit")
+    parser.add_argument("-quiet", action="store_true", help="quiet mode (no start-up banner)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit status."""
-    args = build_parser().parse_args(argv)
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["serve"]:
+        return _serve(args[1:])
+    options = build_coredns_parser().parse_args(args)
+    if options.version:
+        print(f"clusterdns {__version__}\nCoreDNS-compatible (kubernetes DNS schema 1.1.0)")
+        return 0
+    if options.plugins:
+        print("Server types:\n  dns\n\nCaddy:\n\nOther:")
+        print("\n".join(f"  {name}" for name in supported()))
+        return 0
     configure_logging()
     tune_allocator()
+    try:
+        text = Path(options.conf).read_text(encoding="utf-8")
+        app = App(text, options.conf, default_port=options.dns_port)
+        asyncio.run(run(app))
+    except OSError as exc:
+        return _fail(f"{options.conf}: {exc.strerror or exc}")
+    except ConfigError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _serve(argv: list[str]) -> int:
+    args = build_serve_parser().parse_args(argv)
     options = ServeOptions(
         manifests=tuple(args.manifests),
         kubeconfig=args.kubeconfig,
@@ -93,9 +147,20 @@ def main(argv: list[str] | None = None) -> int:
         tcp_idle_timeout=args.tcp_idle_timeout,
     )
     try:
-        asyncio.run(serve_forever(options))
+        if args.print_corefile:
+            from clusterdns.app import serve_corefile
+
+            print(serve_corefile(options), end="")
+            return 0
+        configure_logging()
+        tune_allocator()
+        asyncio.run(run(App.from_options(options)))
     except ConfigError as exc:
-        for line in str(exc).splitlines():
-            print(f"clusterdns: {line}", file=sys.stderr)
-        return 1
+        return _fail(str(exc))
     return 0
+
+
+def _fail(message: str) -> int:
+    for line in message.splitlines():
+        print(f"clusterdns: {line}", file=sys.stderr)
+    return 1

@@ -129,3 +129,4 @@ class SetupContext:
     environ: Mapping[str, str] = field(default_factory=dict)
     zone_changed: ZoneChange = field(default=lambda scopes: None)
     server: str = "dns://:53"
+    listen: tuple[str, ...] = ()  # the block's `bind` addresses; () means every interface

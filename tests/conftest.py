@@ -7,7 +7,7 @@ import dns.asyncquery
 import dns.message
 import pytest
 
-from clusterdns.app import App, ServeOptions, load_manifests
+from clusterdns.app import App, ServeOptions
 from tests.fakes.upstream import FakeUpstream
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,8 +32,7 @@ async def served(upstream: FakeUpstream) -> AsyncIterator[App]:
         upstreams=(upstream.address,),
         tcp_idle_timeout=0.5,
     )
-    app = App(options)
-    app.load(load_manifests(options.manifests))
+    app = App.from_options(options)
     await app.start()
     yield app
     await app.stop()

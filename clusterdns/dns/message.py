@@ -8,14 +8,17 @@ ask for. Responses are encoded with dnslib.
 import struct
 from dataclasses import dataclass
 
-from dnslib import CLASS, EDNS0, QTYPE, RR, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
+from dnslib import CLASS, EDNS0, RR, DNSBuffer, DNSHeader, DNSLabel, DNSQuestion
 from dnslib import dns as dnslib_rdata
 
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Srv, Target, Txt
-from clusterdns.errors import HeaderError, QueryRejected
+from clusterdns.errors import HeaderError, QueryRejected, WireError
 
 HEADER = struct.Struct("!HHHHHH")
 UDP_MIN_PAYLOAD = 512  # RFC 1035 4.2.1; RFC 6891 6.2.5: treat smaller EDNS sizes as 512
+# Replies over UDP never exceed this, whatever the client advertises: a 55-byte query must
+# not buy a 25 kB reply (reflection), and 4096 is what BIND and Unbound default to.
+UDP_MAX_PAYLOAD = 4096
 TCP_MAX_MESSAGE = 65535
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_*")
 
@@ -57,7 +60,7 @@ class Query:
         """The largest UDP reply the client accepts (RFC 6891 6.2.3)."""
         if self.edns is None:
             return UDP_MIN_PAYLOAD
-        return max(UDP_MIN_PAYLOAD, self.edns.payload)
+        return min(UDP_MAX_PAYLOAD, max(UDP_MIN_PAYLOAD, self.edns.payload))
 
 
 def decode_query(data: bytes) -> Query:
@@ -172,16 +175,49 @@ def error_reply(data: bytes, rcode: int) -> bytes:
 
 
 def encode_answer(query: Query, answer: Answer, max_size: int) -> bytes:
-    """Encode `answer` to `query`, truncated to `max_size` (TC set when answers were dropped).
+    """Encode `answer` to `query`, cut to `max_size` bytes.
 
-    The question is written with the client's own bytes (its letter case), and every owner name
-    equal to the question compresses to a pointer at it, so the client sees its own case.
+    Records are packed once, in order, and the message ends after the last one that fits
+    (CoreDNS request.Scrub keeps what fits too). TC is set only when an answer record was
+    left out (RFC 2181 9). The question is written with the client's own bytes (its letter
+    case), and owner names equal to the question compress to a pointer at it, so the client
+    sees its own case.
     """
-    sections = [list(answer.answer), list(answer.authority), list(answer.additional)]
-    wire = _pack(query, answer, sections, truncated=False)
-    if len(wire) > max_size:
-        wire = _truncate(query, answer, sections, max_size)
-    return splice_question(query, wire)
+    opt = _opt_bytes(query.edns, int(answer.rcode)) if query.edns is not None else b""
+    budget = max_size - len(opt)
+    header = DNSHeader(
+        id=query.id,
+        qr=1,
+        aa=int(answer.authoritative),
+        rd=int(query.recursion_desired),
+        ra=int(answer.recursion_available),
+        rcode=int(answer.rcode) & 0xF,
+    )
+    header.cd = int(query.checking_disabled)
+    buffer = DNSBuffer()
+    header.pack(buffer)
+    DNSQuestion(DNSLabel(list(query.labels)), query.qtype, query.qclass).pack(buffer)
+    counts = [0, 0, 0]
+    truncated = False
+    for index, section in enumerate((answer.answer, answer.authority, answer.additional)):
+        for record in section:
+            mark = len(buffer.data)
+            _rr(record).pack(buffer)
+            if len(buffer.data) > budget:
+                # Nothing is packed after this point, so no later name can point into the
+                # bytes dropped here.
+                del buffer.data[mark:]
+                truncated = index == 0
+                break
+            counts[index] += 1
+        else:
+            continue
+        break
+    wire = bytearray(buffer.data)
+    if truncated:
+        wire[2] |= 0x02  # TC
+    struct.pack_into("!HHHH", wire, 4, 1, counts[0], counts[1], counts[2] + (1 if opt else 0))
+    return splice_question(query, bytes(wire) + opt)
 
 
 def splice_question(query: Query, wire: bytes) -> bytes:
@@ -192,49 +228,16 @@ def splice_question(query: Query, wire: bytes) -> bytes:
     return query.wire[:2] + wire[2 : HEADER.size] + own + wire[HEADER.size + len(own) :]
 
 
-def _truncate(query: Query, answer: Answer, sections: list[list[Record]], max_size: int) -> bytes:
-    # RFC 2181 9: dropping additional data alone does not set TC.
-    wire = _pack(query, answer, [sections[0], sections[1], []], truncated=False)
-    if len(wire) <= max_size:
-        return wire
-    kept = list(sections[0])
-    while kept:
-        kept.pop()
-        wire = _pack(query, answer, [kept, [], []], truncated=True)
-        if len(wire) <= max_size:
-            break
-    return wire
-
-
-def _pack(query: Query, answer: Answer, sections: list[list[Record]], truncated: bool) -> bytes:
-    header = DNSHeader(
-        id=query.id,
-        qr=1,
-        aa=int(answer.authoritative),
-        tc=int(truncated),
-        rd=int(query.recursion_desired),
-        ra=int(answer.recursion_available),
-        rcode=int(answer.rcode) & 0xF,
-    )
-    header.cd = int(query.checking_disabled)
-    message = DNSRecord(
-        header, q=DNSQuestion(DNSLabel(list(query.labels)), query.qtype, query.qclass)
-    )
-    for record in sections[0]:
-        message.add_answer(_rr(record))
-    for record in sections[1]:
-        message.add_auth(_rr(record))
-    for record in sections[2]:
-        message.add_ar(_rr(record))
-    if query.edns is not None:
-        message.add_ar(_opt(query.edns, int(answer.rcode)))
-    return bytes(message.pack())
+def _opt_bytes(edns: Edns, rcode: int) -> bytes:
+    buffer = DNSBuffer()
+    _opt(edns, rcode).pack(buffer)
+    return bytes(buffer.data)
 
 
 def _opt(edns: Edns, rcode: int) -> RR:
-    """Our OPT: the client's payload size echoed (at least 512), DO echoed, version 0."""
+    """Our OPT: the payload size we honour (512..4096), DO echoed, version 0."""
     return EDNS0(
-        udp_len=max(UDP_MIN_PAYLOAD, edns.payload),
+        udp_len=min(UDP_MAX_PAYLOAD, max(UDP_MIN_PAYLOAD, edns.payload)),
         flags="do" if edns.do else "",
         ext_rcode=rcode >> 4,
         version=0,
@@ -301,19 +304,53 @@ def with_id(wire: bytes, ident: int) -> bytes:
 
 
 def truncate_reply(wire: bytes, max_size: int) -> bytes:
-    """A foreign reply cut to fit `max_size`: as many answers as fit, TC set (RFC 2181 9)."""
+    """A foreign reply cut to fit `max_size`: the answers that fit, its OPT kept, TC set.
+
+    Walks record boundaries in the bytes instead of decoding: linear in the reply's size,
+    however many records it holds (RFC 2181 9).
+    """
     try:
-        message = DNSRecord.parse(wire)
-    except Exception:  # dnslib raises several types for bad input; any means "cannot cut it"
+        ends, opt = _record_ends(wire)
+    except (WireError, struct.error, IndexError):
         return _header_only_tc(wire)
-    opt = [rr for rr in message.ar if rr.rtype == QTYPE.OPT]
-    message.auth = []
-    message.ar = list(opt)
-    while len(message.pack()) > max_size and message.rr:
-        message.rr.pop()
-    message.header.tc = 1
-    packed = bytes(message.pack())
-    return packed if len(packed) <= max_size else _header_only_tc(wire)
+    budget = max_size - len(opt)
+    kept = 0
+    for end in ends:
+        if end > budget:
+            break
+        kept += 1
+    cut = ends[kept - 1] if kept else _question_end(wire)
+    head = bytearray(wire[:cut])
+    head[2] |= 0x02
+    struct.pack_into("!HHH", head, 6, kept, 0, 1 if opt else 0)
+    return bytes(head) + opt
+
+
+def _question_end(wire: bytes) -> int:
+    offset = HEADER.size
+    for _ in range(struct.unpack_from("!H", wire, 4)[0]):
+        offset = _skip_name(wire, offset)[1] + 4
+    return offset
+
+
+def _record_ends(wire: bytes) -> tuple[list[int], bytes]:
+    """End offsets of the answer records, and the bytes of the OPT record (b'' if none)."""
+    _, _, _, ancount, nscount, arcount = HEADER.unpack_from(wire)
+    offset = _question_end(wire)
+    ends: list[int] = []
+    opt = b""
+    for index in range(ancount + nscount + arcount):
+        start = offset
+        is_root, offset = _skip_name(wire, offset)
+        rtype, _, _, rdlength = struct.unpack_from("!HHIH", wire, offset)
+        offset += 10 + rdlength
+        if offset > len(wire):
+            raise HeaderError("record runs past the reply")
+        if index < ancount:
+            ends.append(offset)
+        elif rtype == RType.OPT and is_root:
+            opt = wire[start:offset]
+    return ends, opt
 
 
 def _header_only_tc(wire: bytes) -> bytes:

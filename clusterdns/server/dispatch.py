@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from clusterdns.chain import Chain
@@ -18,6 +19,7 @@ from clusterdns.dns.records import CLASS_IN, Answer, Rcode
 from clusterdns.errors import HeaderError, QueryRejected
 from clusterdns.plugin import Request, Response
 from clusterdns.server.hotpath import AnswerCache
+from clusterdns.server.metrics import ServerCounters, rcode_label, type_label
 
 logger = logging.getLogger(__name__)
 
@@ -42,15 +44,35 @@ class DispatchStats:
 class Dispatcher:
     """Turns query bytes into reply bytes (or None to stay silent); never raises."""
 
-    def __init__(self, blocks: list[ServerBlock], answers: AnswerCache) -> None:
-        self.blocks = blocks
-        self._zones = tuple(zone for block in blocks for zone in block.zones)
-        self._by_zone = {zone: block for block in blocks for zone in block.zones}
+    def __init__(
+        self,
+        blocks: list[ServerBlock],
+        answers: AnswerCache,
+        counters: ServerCounters | None = None,
+    ) -> None:
         self.answers = answers
+        self.counters = counters or ServerCounters("dns://:53")
         self.stats = DispatchStats()
+        self.blocks: list[ServerBlock] = []
+        self.replace_blocks(blocks)
 
-    async def handle(self, data: bytes, protocol: str, client: tuple[str, int]) -> bytes | None:
-        """The reply to `data` received over `protocol` from `client`."""
+    def replace_blocks(self, blocks: list[ServerBlock]) -> None:
+        """Route to `blocks` from now on (a reload swaps every chain in one assignment)."""
+        by_zone = {zone: block for block in blocks for zone in block.zones}
+        self._routes = (tuple(by_zone), by_zone)
+        self.blocks = blocks
+
+    async def handle(
+        self,
+        data: bytes,
+        protocol: str,
+        client: tuple[str, int],
+        answers: AnswerCache | None = None,
+    ) -> bytes | None:
+        """The reply to `data` received over `protocol` from `client`.
+
+        `answers` is where a UDP listener keeps pre-encoded replies (default: the server's).
+        """
         try:
             query = decode_query(data)
         except HeaderError:
@@ -60,35 +82,51 @@ class Dispatcher:
             self.stats.rejected += 1
             return error_reply(data, exc.rcode)
         max_size = query.max_udp_size() if protocol == "udp" else TCP_MAX_MESSAGE
-        generation = self.answers.generation
+        cache = answers if answers is not None else self.answers
+        generation = cache.generation
+        started = time.perf_counter()
+        zones, by_zone = self._routes
+        zone = longest_zone(query.name, zones) or "."
         try:
-            response = await self._respond(query, protocol, client)
-            return self._encode(query, response, protocol, max_size, generation)
+            response = await self._respond(query, protocol, client, zones, by_zone)
+            wire = self._encode(query, response, protocol, max_size)
         except asyncio.CancelledError:
             raise
         except Exception:
             # STYLE 7: a bug in one answer costs that answer a SERVFAIL, never the server.
             self.stats.panics += 1
+            self.counters.panics += 1
             logger.exception("answering %s type %d failed", query.name, query.qtype)
-            return encode_answer(query, Answer(Rcode.SERVFAIL), max_size)
+            response = Response("", answer=Answer(Rcode.SERVFAIL))
+            wire = encode_answer(query, response.answer or Answer(Rcode.SERVFAIL), max_size)
+        family = "2" if ":" in client[0] else "1"
+        request = (zone, protocol, family, type_label(query.qtype))
+        result = (zone, rcode_label(wire[3] & 0xF), response.plugin)
+        self.counters.count(request, result, time.perf_counter() - started)
+        if response.answer is not None and response.cacheable and protocol == "udp":
+            cell = self.counters.cell(request, result)
+            cache.store(query, wire, generation, response.scope, cell)
+        return wire
 
-    async def _respond(self, query: Query, protocol: str, client: tuple[str, int]) -> Response:
+    async def _respond(
+        self,
+        query: Query,
+        protocol: str,
+        client: tuple[str, int],
+        zones: tuple[str, ...],
+        by_zone: dict[str, ServerBlock],
+    ) -> Response:
         if query.edns is not None and query.edns.version != 0:
             return Response("", answer=Answer(Rcode.BADVERS))  # RFC 6891 6.1.3
         if query.qclass != CLASS_IN:
             return Response("", answer=Answer(Rcode.REFUSED))
-        zone = longest_zone(query.name, self._zones)
+        zone = longest_zone(query.name, zones)
         if zone is None:
             return Response("", answer=Answer(Rcode.REFUSED))  # no server block for the name
-        return await self._by_zone[zone].chain.serve(Request(query, protocol, client))
+        return await by_zone[zone].chain.serve(Request(query, protocol, client))
 
-    def _encode(
-        self, query: Query, response: Response, protocol: str, max_size: int, generation: int
-    ) -> bytes:
+    def _encode(self, query: Query, response: Response, protocol: str, max_size: int) -> bytes:
         if response.answer is not None:
-            wire = encode_answer(query, response.answer, max_size)
-            if response.cacheable and protocol == "udp":
-                self.answers.store(query, wire, generation, response.scope)
-            return wire
+            return encode_answer(query, response.answer, max_size)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire

@@ -3,6 +3,7 @@
 from collections.abc import Hashable, Iterable
 
 from clusterdns.dns.message import Query
+from clusterdns.server.metrics import HitCell
 
 _ONE_QUESTION = b"\x00\x01\x00\x00\x00\x00\x00\x00"
 _ONE_QUESTION_OPT = b"\x00\x01\x00\x00\x00\x00\x00\x01"
@@ -63,10 +64,13 @@ class AnswerCache:
     every query back through the decoding path.
     """
 
-    def __init__(self, max_entries: int = 50_000) -> None:
+    def __init__(self, max_entries: int = 50_000, max_bytes: int = 32 << 20) -> None:
+        # Bounded by count and by bytes: 50k replies of up to 4 KiB would be 400 MiB.
         self.max_entries = max_entries
-        self._entries: dict[bytes, tuple[bytes, bytes, Scope]] = {}
-        self._exact: dict[bytes, bytes] = {}
+        self.max_bytes = max_bytes
+        self._bytes = 0
+        self._entries: dict[bytes, tuple[bytes, bytes, Scope, HitCell]] = {}
+        self._exact: dict[bytes, tuple[bytes, HitCell]] = {}
         self._scopes: dict[Scope, list[tuple[bytes, bytes]]] = {}
         self.hits = 0
         # Bumped by every change: a reply computed before a change is never stored after it.
@@ -74,35 +78,48 @@ class AnswerCache:
 
     def reply(self, data: bytes) -> bytes | None:
         """The reply to `data` if it is a stored question, with the client's id and case."""
-        tail = self._exact.get(data[2:])
-        if tail is not None:
+        exact = self._exact.get(data[2:])
+        if exact is not None:
+            exact[1].count += 1
             self.hits += 1
-            return data[:2] + tail
+            return data[:2] + exact[0]
         found = hot_key(data)
         if found is None:
             return None
         entry = self._entries.get(found[0])
         if entry is None:
             return None
+        entry[3].count += 1
         self.hits += 1
         reply = data[:2] + entry[0] + data[12 : found[1]] + entry[1]
-        self._remember(found[0], data, reply, entry[2])
+        self._remember(found[0], data, reply, entry[2], entry[3])
         return reply
 
-    def store(self, query: Query, reply: bytes, generation: int, scope: Scope) -> None:
+    def store(
+        self, query: Query, reply: bytes, generation: int, scope: Scope, cell: HitCell
+    ) -> None:
         """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`."""
         found = hot_key(query.wire)
         if found is None or generation != self.generation:
             return
-        if len(self._entries) >= self.max_entries or len(self._exact) >= self.max_entries:
-            self._forget_all()
-        self._entries[found[0]] = (reply[2:12], reply[found[1] :], scope)
-        self._remember(found[0], query.wire, reply, scope)
+        self._make_room(len(reply))
+        self._entries[found[0]] = (reply[2:12], reply[found[1] :], scope, cell)
+        self._bytes += len(reply)
+        self._remember(found[0], query.wire, reply, scope, cell)
 
-    def _remember(self, key: bytes, data: bytes, reply: bytes, scope: Scope) -> None:
+    def _remember(self, key: bytes, data: bytes, reply: bytes, scope: Scope, cell: HitCell) -> None:
+        # Every letter-case variant of a question gets its own exact entry (resolvers that
+        # randomise case send many), so this checks the bounds too.
+        self._make_room(len(reply))
         exact = data[2:]
-        self._exact[exact] = reply[2:]
+        self._exact[exact] = (reply[2:], cell)
+        self._bytes += len(reply)
         self._scopes.setdefault(scope, []).append((key, exact))
+
+    def _make_room(self, size: int) -> None:
+        full = len(self._exact) >= self.max_entries or len(self._entries) >= self.max_entries
+        if full or self._bytes + size > self.max_bytes:
+            self._forget_all()
 
     def invalidate(self, scopes: Iterable[Scope] | None) -> None:
         """Drop the answers filed under `scopes` (and EVERYTHING's); None drops them all."""
@@ -120,6 +137,7 @@ class AnswerCache:
         self.invalidate(None)
 
     def _forget_all(self) -> None:
+        self._bytes = 0
         self._entries.clear()
         self._exact.clear()
         self._scopes.clear()

@@ -7,6 +7,8 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from clusterdns.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 _MAX_REQUEST_HEAD = 8192
@@ -84,3 +86,55 @@ class HttpServer:
         except Exception:
             logger.exception("http %s failed", target)
             return HttpReply(503, b"internal error\n")
+
+
+class HttpListeners:
+    """The HTTP listeners of one process, by address: `health`, `ready` and `prometheus` routes.
+
+    CoreDNS lets several plugins (or server blocks) name one address; they share its listener.
+    """
+
+    def __init__(self) -> None:
+        self._routes: dict[str, dict[str, Route]] = {}
+        self._servers: dict[str, HttpServer] = {}
+        self.bound: dict[str, tuple[str, int]] = {}
+
+    def route(self, address: str, path: str, handler: Route) -> None:
+        """Serve `path` on `address` (`HOST:PORT` or `:PORT`)."""
+        self._routes.setdefault(address, {})[path] = handler
+
+    async def start(self) -> None:
+        """Bind every address not bound yet; ConfigError if one cannot be."""
+        for address, routes in self._routes.items():
+            if address in self._servers:
+                continue
+            sock = _listen(address)
+            self.bound[address] = sock.getsockname()[:2]
+            server = HttpServer(sock, routes)
+            await server.start()
+            self._servers[address] = server
+
+    async def stop(self) -> None:
+        """Close every listener."""
+        for server in self._servers.values():
+            await server.close()
+        self._servers.clear()
+
+
+def _listen(address: str) -> socket.socket:
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    if host == "localhost":
+        host = "127.0.0.1"
+    if not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"HTTP address {address!r}: want HOST:PORT or :PORT")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, int(port)))
+        sock.listen(64)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {address}: {exc}") from None
+    return sock

@@ -5,23 +5,28 @@ import logging
 import socket
 
 from clusterdns.server.dispatch import Dispatcher
+from clusterdns.server.hotpath import AnswerCache
 
 logger = logging.getLogger(__name__)
 
 _DRAIN_BUDGET = 512  # datagrams per wake-up, so TCP and HTTP get their turn under a flood
 _MAX_DATAGRAM = 65535
+_MAX_PENDING = 2000  # queries being answered off the hot path at once
 
 
 class UdpServer:
     """Serves one bound UDP socket: hot answers at once, the rest as tasks (DESIGN §3)."""
 
-    def __init__(self, sock: socket.socket, dispatcher: Dispatcher) -> None:
+    def __init__(self, sock: socket.socket, dispatcher: Dispatcher, answers: AnswerCache) -> None:
         sock.setblocking(False)
         self.sock = sock
         self.dispatcher = dispatcher
+        # One cache per socket, so its hit counters know the address family they count.
+        self.answers = answers
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.send_errors = 0
+        self.dropped = 0
 
     def start(self) -> None:
         """Start reading on the running loop."""
@@ -39,7 +44,7 @@ class UdpServer:
     def _drain(self) -> None:
         recvfrom = self.sock.recvfrom
         sendto = self.sock.sendto
-        cached = self.dispatcher.answers.reply
+        cached = self.answers.reply
         for _ in range(_DRAIN_BUDGET):
             try:
                 data, addr = recvfrom(_MAX_DATAGRAM)
@@ -59,12 +64,18 @@ class UdpServer:
 
     def _spawn(self, data: bytes, addr: tuple[str, int]) -> None:
         assert self._loop is not None  # set in start(), before the reader can fire
+        if len(self._tasks) >= _MAX_PENDING:
+            # A flood of slow queries (e.g. to a silent upstream) must not grow memory and
+            # file descriptors without bound: past this many in flight, drop, as a full
+            # socket buffer would.
+            self.dropped += 1
+            return
         task = self._loop.create_task(self._answer(data, addr))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = await self.dispatcher.handle(data, "udp", addr)
+        reply = await self.dispatcher.handle(data, "udp", addr, self.answers)
         if reply is None:
             return
         try:

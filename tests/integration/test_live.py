@@ -9,8 +9,12 @@ import dns.rcode
 import pytest
 
 from clusterdns.app import App, ServeOptions
+from clusterdns.plugin import Shared
+from clusterdns.plugins.kubernetes.feed import ZoneFeed
+from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.reflector import ReflectorSettings
 from clusterdns.plugins.kubernetes.snapshot import ready_addresses
+from clusterdns.plugins.kubernetes.source import LiveSource
 from tests.conftest import Client
 from tests.fakes.kube_api import FakeKubeAPI, endpoint_slice, namespace, service
 from tests.fakes.upstream import FakeUpstream
@@ -35,12 +39,19 @@ async def running(api: FakeKubeAPI, upstream: FakeUpstream, tmp_path: Path) -> A
         dns_port=0,
         upstreams=(upstream.address,),
         http_addr="127.0.0.1:0",
-        reflector_settings=FAST,
     )
-    app = App(options)
-    app.connect()
+    shared = Shared()
+    shared.get("kubernetes.reflector", ReflectorSettings, lambda: FAST)
+    app = App.from_options(options, shared=shared)
     await app.start()
     return app
+
+
+def plugin_of(app: App) -> KubernetesPlugin:
+    """The app's one kubernetes plugin."""
+    (plugin,) = app.plugins("kubernetes")
+    assert isinstance(plugin, KubernetesPlugin)
+    return plugin
 
 
 @pytest.fixture
@@ -54,18 +65,25 @@ async def live(api: FakeKubeAPI, upstream: FakeUpstream, tmp_path: Path) -> Asyn
 async def until(app: App, predicate: Callable[[], bool], within: float = 5.0) -> None:
     """Wait for a published snapshot after which `predicate()` holds."""
     published = asyncio.Event()
-    app.holder.subscribe(lambda _snapshot, _changes: published.set())
+    plugin_of(app).holder.subscribe(lambda _snapshot, _changes: published.set())
     async with asyncio.timeout(within):
         while not predicate():
             await published.wait()
             published.clear()
 
 
+def feed_of(app: App) -> ZoneFeed:
+    """The live source's feed."""
+    source = plugin_of(app).source
+    assert isinstance(source, LiveSource)
+    return source.feed
+
+
 def has(app: App, name: str, count: int | None = None) -> Callable[[], bool]:
     """The snapshot holds Service `name` in default (with `count` endpoints, if given)."""
 
     def check() -> bool:
-        view = app.holder.current.services.get(("default", name))
+        view = plugin_of(app).holder.current.services.get(("default", name))
         return view is not None and (count is None or len(ready_addresses(view)) == count)
 
     return check
@@ -148,12 +166,12 @@ async def test_outage_after_sync_keeps_answers_and_catches_up(live: App, api: Fa
 
 
 async def test_a_burst_of_1000_events_costs_a_few_rebuilds(live: App, api: FakeKubeAPI) -> None:
-    before = live.feed.rebuilds
+    before = feed_of(live).rebuilds
     for i in range(1000):
         api.add("services", service(f"s{i}", cluster_ip=f"10.97.{i // 250}.{i % 250}"))
     await until(live, has(live, "s999"), within=20)
-    assert len(live.holder.current.services) == 1001
-    rebuilds = live.feed.rebuilds - before
+    assert len(plugin_of(live).holder.current.services) == 1001
+    rebuilds = feed_of(live).rebuilds - before
     print(f"1000 events: {rebuilds} rebuilds")
     assert rebuilds < 30
     status, body = await http_get(live, "/metrics")
@@ -174,8 +192,8 @@ async def test_a_change_keeps_other_pre_encoded_answers(live: App, api: FakeKube
     await until(
         live,
         lambda: (
-            live.holder.current.services[("default", "web")].service is not None
-            and live.holder.current.services[("default", "web")].service.cluster_ips
+            plugin_of(live).holder.current.services[("default", "web")].service is not None
+            and plugin_of(live).holder.current.services[("default", "web")].service.cluster_ips
             == ("10.96.0.51",)
         ),
     )

@@ -8,6 +8,9 @@ import pytest
 
 from clusterdns.dns.message import decode_query
 from clusterdns.server.hotpath import AnswerCache, hot_key
+from clusterdns.server.metrics import HitCell
+
+CELL = HitCell((".", "udp", "1", "A"), (".", "NOERROR", "kubernetes"))
 
 
 def wire(name: str = "web.demo.svc.cluster.local.", qtype: str = "A", **kwargs: object) -> bytes:
@@ -67,7 +70,7 @@ def test_stored_reply_comes_back_with_the_new_id_and_case() -> None:
     cache = AnswerCache()
     first = wire(use_edns=False)
     reply = first[:2] + b"\x85\x00" + first[4:12] + first[12:]  # any bytes after the question
-    cache.store(decode_query(first), reply + b"TAIL", cache.generation, "*")
+    cache.store(decode_query(first), reply + b"TAIL", cache.generation, "*", CELL)
     again = bytearray(wire("Web.Demo.svc.cluster.local.", use_edns=False))
     again[:2] = b"\x99\x99"
     served = cache.reply(bytes(again))
@@ -81,7 +84,7 @@ def test_replies_from_an_older_generation_are_not_stored() -> None:
     query = decode_query(wire())
     stale = cache.generation
     cache.clear()
-    cache.store(query, wire(), stale, "*")
+    cache.store(query, wire(), stale, "*", CELL)
     assert len(cache) == 0
 
 
@@ -89,15 +92,15 @@ def test_full_cache_starts_over() -> None:
     cache = AnswerCache(max_entries=2)
     for name in ("a.", "b.", "c."):
         data = wire(name, use_edns=False)
-        cache.store(decode_query(data), data, cache.generation, "*")
+        cache.store(decode_query(data), data, cache.generation, "*", CELL)
     assert len(cache) == 1
 
 
 def test_invalidation_drops_only_the_scopes_named() -> None:
     cache = AnswerCache()
     web, api = wire("web.demo.svc.cluster.local."), wire("api.demo.svc.cluster.local.")
-    cache.store(decode_query(web), web, cache.generation, ("svc", "demo", "web"))
-    cache.store(decode_query(api), api, cache.generation, ("svc", "demo", "api"))
+    cache.store(decode_query(web), web, cache.generation, ("svc", "demo", "web"), CELL)
+    cache.store(decode_query(api), api, cache.generation, ("svc", "demo", "api"), CELL)
     assert cache.reply(wire("WEB.demo.svc.cluster.local.")) is not None  # case variant, too
     cache.invalidate([("svc", "demo", "web")])
     assert cache.reply(web) is None
@@ -105,3 +108,22 @@ def test_invalidation_drops_only_the_scopes_named() -> None:
     assert cache.reply(api) is not None
     cache.invalidate(None)
     assert cache.reply(api) is None and len(cache) == 0
+
+
+def test_case_variants_stay_within_the_bounds() -> None:
+    cache = AnswerCache(max_entries=100)
+    base = wire(use_edns=False)
+    cache.store(decode_query(base), base, cache.generation, "*", CELL)
+    name = "web.demo.svc.cluster.local."
+    for i in range(1000):
+        variant = "".join(c.upper() if (i >> (k % 10)) & 1 else c for k, c in enumerate(name))
+        cache.reply(wire(variant, use_edns=False))
+        assert len(cache._exact) <= 100
+
+
+def test_byte_budget_bounds_the_cache() -> None:
+    cache = AnswerCache(max_bytes=1000)
+    for i in range(50):
+        data = wire(f"n{i}.example.", use_edns=False)
+        cache.store(decode_query(data), data + b"x" * 100, cache.generation, "*", CELL)
+    assert cache._bytes <= 1000

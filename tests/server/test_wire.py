@@ -12,7 +12,9 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from clusterdns.app import App, load_manifests
+from clusterdns.app import App
+from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
+from clusterdns.plugins.kubernetes.source import load_manifests, publish_objects
 from tests.conftest import EXAMPLES, Client
 from tests.fakes.upstream import FakeUpstream
 
@@ -136,7 +138,10 @@ async def test_hot_path_serves_repeats_and_swap_invalidates(served: App, client:
     again = await client.ask("API.demo.svc.cluster.local.")
     assert served.answers.hits == hits + 1
     assert answers(again) == ["API.demo.svc.cluster.local. 30 IN A 10.96.0.30"]
-    served.load([o for o in load_manifests([str(EXAMPLES)]) if getattr(o, "name", "") != "api"])
+    plugin = served.plugins("kubernetes")[0]
+    assert isinstance(plugin, KubernetesPlugin)
+    objects = [o for o in load_manifests([str(EXAMPLES)]) if getattr(o, "name", "") != "api"]
+    publish_objects(plugin.store, plugin.holder, objects, serial=2)
     gone = await client.ask("api.demo.svc.cluster.local.")
     assert gone.rcode() == dns.rcode.NXDOMAIN
 

@@ -21,7 +21,12 @@ from clusterdns.dns.records import (
     Txt,
 )
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
-from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, owners, ready_endpoints
+from clusterdns.plugins.kubernetes.snapshot import (
+    ZoneSnapshot,
+    owners,
+    ready_addresses,
+    ready_endpoints,
+)
 from clusterdns.plugins.kubernetes.store import Changes, ServiceEntry
 
 SCHEMA_VERSION = "1.1.0"
@@ -144,7 +149,7 @@ def _lookup(
     if len(labels) == 1:
         return [], []  # svc.<zone> and pod.<zone> are empty non-terminals
     namespace = labels[-2]
-    if namespace not in snapshot.namespaces:
+    if namespace not in snapshot.namespaces or not config.exposes(namespace):
         raise _NameError
     if len(labels) == 2:
         return [], []  # an existing namespace has no records of its own
@@ -214,7 +219,7 @@ def _service(
     elif len(labels) == 5:
         # parse.go: two extra labels are _port._protocol (underscores optional).
         port, protocol = labels[0].removeprefix("_"), labels[1].removeprefix("_")
-    entries = _entries(view, zone, endpoint, port, protocol)
+    entries = _entries(view, zone, endpoint, port, protocol, config.ignore_empty_service)
     if not entries:
         raise _NameError
     if qtype in (RType.A, RType.AAAA):
@@ -237,7 +242,7 @@ def _alias(qname: str, entry: _Entry, config: KubernetesConfig) -> Record:
 
 
 def _entries(
-    view: ServiceEntry, zone: str, endpoint: str, port: str, protocol: str
+    view: ServiceEntry, zone: str, endpoint: str, port: str, protocol: str, ignore_empty: bool
 ) -> list[_Entry]:
     """CoreDNS findServices: what one Service name (filtered by endpoint or port) resolves to."""
     service = view.service
@@ -256,6 +261,8 @@ def _entries(
                 if _port_matches(port, protocol, name, proto):
                     entries.append(_Entry(ep.address, number, f"{ep.label}.{base}"))
         return entries
+    if ignore_empty and not ready_addresses(view):
+        return []  # `ignore empty_service`: NXDOMAIN for a ClusterIP with nothing behind it
     for p in service.ports:
         if _port_matches(port, protocol, p.name, p.protocol):
             entries.extend(_Entry(ip, p.port, base) for ip in service.cluster_ips)
@@ -289,10 +296,13 @@ def _reverse(snapshot: ZoneSnapshot, config: KubernetesConfig, qname: str) -> li
         raise _NameError
     zone = config.primary_zone
     targets: list[str] = []
-    for namespace, name in owners(snapshot.cluster_ip_index, address)[:1]:
+    exposed = [k for k in owners(snapshot.cluster_ip_index, address) if config.exposes(k[0])]
+    for namespace, name in exposed[:1]:
         targets.append(f"{name}.{namespace}.svc.{zone}")
     if not targets:
         for key in owners(snapshot.endpoint_ip_index, address):
+            if not config.exposes(key[0]):
+                continue
             view = snapshot.services[key]
             targets.extend(
                 f"{ep.label}.{key[1]}.{key[0]}.svc.{zone}"

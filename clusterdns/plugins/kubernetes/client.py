@@ -37,6 +37,7 @@ class Resource:
     plural: str
     group_version: str  # "v1" for the core group, else "group/version"
     kind: str
+    label_selector: str = ""  # the `labels` / `namespace_labels` options, as the API takes them
 
     @property
     def path(self) -> str:
@@ -235,6 +236,8 @@ class KubeClient:
     def list(self, resource: Resource, limit: int, continue_token: str = "") -> ListPage:
         """One page of `resource` across all namespaces (`limit` items at most)."""
         query = [("limit", str(limit))]
+        if resource.label_selector:
+            query.append(("labelSelector", resource.label_selector))
         if continue_token:
             query.append(("continue", continue_token))
         response = self._request(resource, "list", query, self._list_timeout)
@@ -250,6 +253,8 @@ class KubeClient:
     def watch(self, resource: Resource, resource_version: str, timeout_seconds: int) -> EventStream:
         """Events of `resource` after `resource_version`, with bookmarks, for `timeout_seconds`."""
         query = [("watch", "true"), ("allowWatchBookmarks", "true")]
+        if resource.label_selector:
+            query.append(("labelSelector", resource.label_selector))
         if resource_version:
             query.append(("resourceVersion", resource_version))
         query.append(("timeoutSeconds", str(timeout_seconds)))

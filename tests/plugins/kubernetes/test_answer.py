@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from clusterdns.app import load_manifests
 from clusterdns.dns.records import Answer, RType
 from clusterdns.plugins.kubernetes.answer import answer, answer_scope, changed_scopes
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig, make_config
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, build_snapshot
+from clusterdns.plugins.kubernetes.source import load_manifests
 from clusterdns.plugins.kubernetes.store import Changes, ObjectStore
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from clusterdns.app import load_manifests
 from clusterdns.errors import ConfigError
 from clusterdns.plugins.kubernetes.manifests import parse_manifests
 from clusterdns.plugins.kubernetes.objects import EndpointSlice, Namespace, Service
+from clusterdns.plugins.kubernetes.source import load_manifests
 
 SERVICE = """
 apiVersion: v1

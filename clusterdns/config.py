@@ -1,0 +1,166 @@
+"""From a parsed Corefile to servers: the directive registry, one chain per block, by port."""
+
+import importlib
+import random
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+
+from clusterdns.chain import Chain
+from clusterdns.clock import Clock
+from clusterdns.corefile.addresses import block_addresses
+from clusterdns.corefile.lexer import CorefileError
+from clusterdns.corefile.parser import Corefile, Directive, ServerBlock
+from clusterdns.plugin import PLUGIN_ORDER, Handler, SetupContext, Shared
+from clusterdns.plugins.bind.setup import bind_addresses
+from clusterdns.server.dispatch import ServerBlock as RoutedBlock
+from clusterdns.server.hotpath import AnswerCache
+from clusterdns.server.metrics import ServerCounters
+
+# Directive → "module:function" of its setup. Modules are imported when a Corefile names
+# them, so a Corefile without `kubernetes` never pays for the kubernetes client.
+SETUPS: Mapping[str, str] = {
+    "reload": "clusterdns.plugins.reload.setup:setup",
+    "ready": "clusterdns.plugins.ready.setup:setup",
+    "health": "clusterdns.plugins.health.setup:setup",
+    "prometheus": "clusterdns.plugins.prometheus.setup:setup",
+    "errors": "clusterdns.plugins.errors.setup:setup",
+    "log": "clusterdns.plugins.log.setup:setup",
+    "loadbalance": "clusterdns.plugins.loadbalance.setup:setup",
+    "cache": "clusterdns.plugins.cache.setup:setup",
+    "kubernetes": "clusterdns.plugins.kubernetes.setup:setup",
+    "loop": "clusterdns.plugins.loop.setup:setup",
+    "forward": "clusterdns.plugins.forward.setup:setup",
+}
+SPECIAL = ("bind",)  # read by the assembly itself, not a plugin instance
+# Answers that must be seen by a plugin on every query: no pre-encoded replies then.
+BYPASSES_HOT_PATH = ("log",)
+
+Setup = Callable[[Directive, SetupContext], object]
+
+
+@dataclass
+class Server:
+    """One `dns://:PORT`: its addresses, routed blocks, plugins and answer caches."""
+
+    port: int
+    addresses: tuple[str, ...]
+    blocks: list[RoutedBlock]
+    plugins: list[tuple[str, object]]
+    counters: ServerCounters
+    hot_path: bool = True
+    caches: list[AnswerCache] = field(default_factory=list)
+
+    def zone_changed(self, scopes: Iterable[Hashable] | None) -> None:
+        """Drop pre-encoded answers under `scopes` (None: all) in every listener's cache."""
+        scope_list = None if scopes is None else tuple(scopes)
+        for cache in self.caches:
+            cache.invalidate(scope_list)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What setups get from the process: registry, clock, chance, files, env, shared objects."""
+
+    registry: CollectorRegistry
+    clock: Clock
+    rng: random.Random
+    read_file: Callable[[str], str]
+    environ: Mapping[str, str]
+    shared: Shared
+
+
+def supported() -> list[str]:
+    """Every directive clusterdns accepts, in plugin order."""
+    return [*PLUGIN_ORDER, *SPECIAL]
+
+
+def load_setup(name: str, directive: Directive) -> Setup:
+    """The setup function of directive `name`; CorefileError if it is unknown."""
+    target = SETUPS.get(name)
+    if target is None:
+        raise CorefileError(
+            directive.file,
+            directive.line,
+            f"unknown directive '{name}'; supported: {', '.join(supported())}",
+        )
+    module_name, _, function = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        raise CorefileError(
+            directive.file, directive.line, f"directive '{name}' is not available yet"
+        ) from None
+    setup: Setup | None = getattr(module, function, None)
+    if setup is None:
+        raise CorefileError(
+            directive.file, directive.line, f"directive '{name}' is not available yet"
+        )
+    return setup
+
+
+def build_servers(corefile: Corefile, environment: Environment, default_port: int) -> list[Server]:
+    """Set up every plugin of every block and group the blocks into servers by port."""
+    servers: dict[int, Server] = {}
+    for block in corefile.blocks:
+        addresses = block_addresses(block, default_port)
+        port = addresses[0].port
+        zones = tuple(dict.fromkeys(a.zone for a in addresses))
+        listen = _listen(block)
+        server = servers.get(port)
+        if server is None:
+            server = servers[port] = Server(port, listen, [], [], ServerCounters(f"dns://:{port}"))
+        elif server.addresses != listen:
+            raise CorefileError(
+                block.file,
+                block.line,
+                f"port {port}: every block on a port must bind the same "
+                f"addresses, got {', '.join(listen)} and {', '.join(server.addresses)}",
+            )
+        server.blocks.append(RoutedBlock(zones, _chain(block, zones, server, environment)))
+    return list(servers.values())
+
+
+def _listen(block: ServerBlock) -> tuple[str, ...]:
+    found: tuple[str, ...] = ()
+    for directive in block.directives:
+        if directive.name == "bind":
+            found += bind_addresses(directive)
+    return found or ("0.0.0.0",)
+
+
+def _chain(
+    block: ServerBlock, zones: tuple[str, ...], server: Server, environment: Environment
+) -> Chain:
+    context = SetupContext(
+        zones=zones,
+        registry=environment.registry,
+        clock=environment.clock,
+        rng=environment.rng,
+        read_file=environment.read_file,
+        shared=environment.shared,
+        environ=environment.environ,
+        zone_changed=server.zone_changed,
+        server=f"dns://:{server.port}",
+        listen=server.addresses,
+    )
+    handlers: list[Handler] = []
+    seen: set[str] = set()
+    for directive in block.directives:
+        if directive.name in SPECIAL:
+            continue
+        if directive.name in seen:
+            raise CorefileError(
+                directive.file,
+                directive.line,
+                f"{directive.name}: this plugin can only be used once per server block",
+            )
+        seen.add(directive.name)
+        plugin = load_setup(directive.name, directive)(directive, context)
+        server.plugins.append((directive.name, plugin))
+        if directive.name in BYPASSES_HOT_PATH:
+            server.hot_path = False
+        if hasattr(plugin, "serve"):
+            handlers.append(plugin)  # type: ignore[arg-type]  # a Handler by duck typing
+    return Chain(handlers)

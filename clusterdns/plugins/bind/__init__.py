@@ -1,0 +1,1 @@
+"""The `bind` plugin: the addresses a server block listens on."""

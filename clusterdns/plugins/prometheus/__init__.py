@@ -1,0 +1,1 @@
+"""The `prometheus` plugin: `/metrics` with CoreDNS's metric names, on localhost:9153."""
