@@ -28,9 +28,13 @@ from bench.generate import (
     write_zone,
 )
 from bench.servers import REPO
-from clusterdns.app import App, ServeOptions, load_manifests
+from clusterdns.app import App, ServeOptions
 from clusterdns.dns.message import decode_query, encode_answer
 from clusterdns.plugins.kubernetes.answer import answer
+from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
+from clusterdns.plugins.kubernetes.source import ManifestSource, publish_objects
+from clusterdns.server.dispatch import Dispatcher
+from clusterdns.server.hotpath import AnswerCache
 
 _TYPES = {"A": 1, "AAAA": 28, "SRV": 33, "PTR": 12, "TXT": 16, "CNAME": 5}
 _CLIENT = ("127.0.0.1", 5300)
@@ -79,16 +83,28 @@ def main(argv: list[str] | None = None) -> int:
 
 def prepare(zone: Path, queries: Path) -> tuple[App, list[bytes]]:
     """An `App` serving `zone`, and the distinct queries of `queries` as wire messages."""
-    app = App(ServeOptions(manifests=(str(zone),), upstreams=("127.0.0.1:9",)))
-    app.load(load_manifests([str(zone)]))
+    options = ServeOptions(manifests=(str(zone),), upstreams=("127.0.0.1:9",))
+    app = App.from_options(options)
+    plugin = kubernetes_of(app)
+    assert isinstance(plugin.source, ManifestSource)
+    publish_objects(plugin.store, plugin.holder, plugin.source.objects, serial=1)
+    server = app.servers[0]
+    app.dispatchers.append(Dispatcher(server.blocks, AnswerCache(), server.counters))
     distinct = dict.fromkeys(tuple(line.split()) for line in queries.read_text().splitlines())
     wires = [wire_query(name, qtype, i & 0xFFFF) for i, (name, qtype) in enumerate(distinct)]
     return app, wires
 
 
+def kubernetes_of(app: App) -> KubernetesPlugin:
+    """The app's kubernetes plugin."""
+    (plugin,) = app.plugins("kubernetes")
+    assert isinstance(plugin, KubernetesPlugin)
+    return plugin
+
+
 async def measure(app: App, wires: list[bytes], top: int) -> str:
     """Time each path over `wires`, then profile the miss path."""
-    handle, cache = app.dispatcher.handle, app.answers
+    handle, cache = app.dispatcher.handle, app.dispatcher.answers
 
     async def misses() -> None:
         cache.clear()
@@ -109,8 +125,8 @@ async def measure(app: App, wires: list[bytes], top: int) -> str:
         rounds += 1
     miss_us = (time.perf_counter() - loop_started) / (rounds * len(wires)) * 1e6
     decoded = [decode_query(data) for data in wires]
-    config = app.dispatcher.blocks[0].chain.handlers[0].config  # type: ignore[attr-defined]
-    snapshot = app.holder.current
+    config = kubernetes_of(app).config
+    snapshot = kubernetes_of(app).holder.current
     answers = [answer(snapshot, config, q.name, q.qtype) for q in decoded]
     decode_us = per_call_us(lambda: [decode_query(d) for d in wires], len(wires))
     answer_us = per_call_us(

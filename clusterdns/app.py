@@ -22,6 +22,7 @@ from clusterdns.errors import ConfigError
 from clusterdns.plugin import Lifecycle, ReadyReporter, Shared
 from clusterdns.plugins.forward.setup import parse_upstream
 from clusterdns.plugins.ready.setup import Readiness
+from clusterdns.plugins.reload.setup import Reloader
 from clusterdns.server.dispatch import Dispatcher
 from clusterdns.server.hotpath import AnswerCache
 from clusterdns.server.http import HttpListeners
@@ -134,22 +135,19 @@ class App:
         self.shared = shared or Shared()
         self.readiness = self.shared.get("ready", Readiness, Readiness)
         self.http = self.shared.get("http", HttpListeners, HttpListeners)
+        self.filename = filename
+        self.default_port = default_port
         env = dict(os.environ if environ is None else environ)
-        parsed = parse_corefile(corefile, filename, env, read_text)
-        environment = Environment(
+        self.environment = Environment(
             self.registry, self.clock, random.Random(), read_text, env, self.shared
         )
-        self.servers: list[Server] = build_servers(parsed, environment, default_port)
-        for server in self.servers:
-            self.collector.servers.append(server.counters)
-            for block in server.blocks:
-                for zone in block.zones:
-                    for name, _ in server.plugins:
-                        self.collector.plugins.append((f"dns://:{server.port}", zone, name))
-            for name, plugin in server.plugins:
-                if isinstance(plugin, ReadyReporter):
-                    self.readiness.reporters.append((name, plugin))
+        self.servers: list[Server] = self._build(corefile)
+        reloader = self.shared.get("reload", Reloader, Reloader)
+        if filename != "serve flags":
+            reloader.read = lambda: read_text(filename)
+        reloader.apply = self.reload
         self.dispatchers: list[Dispatcher] = []
+        self._bound: dict[int, tuple[str, int]] = {}  # configured port → first bound address
         self.udp: list[UdpServer] = []
         self.tcp: list[TcpServer] = []
         self.addresses: list[tuple[str, int]] = []
@@ -167,19 +165,80 @@ class App:
             shared=shared,
         )
 
+    def _build(self, corefile: str) -> list[Server]:
+        """Set up every plugin of `corefile` (ConfigError, with file:line, when it cannot)."""
+        parsed = parse_corefile(corefile, self.filename, self.environment.environ, read_text)
+        return build_servers(parsed, self.environment, self.default_port)
+
+    def _adopt(self, servers: list[Server]) -> None:
+        """Make `servers` the ones metrics and /ready describe."""
+        self.collector.servers = [server.counters for server in servers]
+        self.collector.plugins = [
+            (f"dns://:{server.port}", zone, name)
+            for server in servers
+            for block in server.blocks
+            for zone in block.zones
+            for name, _ in server.plugins
+        ]
+        self.readiness.reporters = [
+            (name, plugin)
+            for server in servers
+            for name, plugin in server.plugins
+            if isinstance(plugin, ReadyReporter)
+        ]
+
+    async def reload(self, corefile: str) -> bool:
+        """Swap in `corefile`'s servers; on any problem keep the running ones (and count it)."""
+        try:
+            servers = self._build(corefile)
+            if sorted(s.port for s in servers) != sorted(s.port for s in self.servers):
+                raise ConfigError("reload: the Corefile's ports changed; that needs a restart")
+        except ConfigError as exc:
+            self.collector.reload_failures += 1
+            logger.error("plugin/reload: keeping the running Corefile: %s", exc)
+            return False
+        by_port = {server.port: server for server in self.servers}
+        for server in servers:
+            server.caches = by_port[server.port].caches  # same listeners, same caches
+            server.counters = by_port[server.port].counters
+        await self.http.start()
+        await _start_plugins(servers, self._bound)
+        await self._wait_ready(servers, deadline=5.0)
+        old, self.servers = self.servers, servers
+        self._adopt(servers)
+        for dispatcher, server in zip(self.dispatchers, servers, strict=False):
+            dispatcher.replace_blocks(server.blocks)
+        for server in servers:
+            server.zone_changed(None)
+        await _stop_plugins(old)
+        logger.info("plugin/reload: running the new Corefile")
+        return True
+
+    async def _wait_ready(self, servers: list[Server], deadline: float) -> None:
+        """Wait (at most `deadline`, as CoreDNS waits for its first sync) for new plugins."""
+        waits = [
+            wait()
+            for s in servers
+            for _, p in s.plugins
+            if (wait := getattr(p, "wait_ready", None))
+        ]
+        try:
+            async with asyncio.timeout(deadline):
+                await asyncio.gather(*waits)
+        except TimeoutError:
+            logger.warning("plugin/reload: new plugins not ready after %.0fs; swapping", deadline)
+
     def plugins(self, name: str) -> list[object]:
         """Every set-up plugin called `name`, across servers."""
         return [plugin for server in self.servers for n, plugin in server.plugins if n == name]
 
     async def start(self) -> list[tuple[str, int]]:
         """Bind every server's sockets and the HTTP listeners, then start the plugins."""
+        self._adopt(self.servers)
         for server in self.servers:
             await self._start_server(server)
         await self.http.start()
-        for server in self.servers:
-            for _, plugin in server.plugins:
-                if isinstance(plugin, Lifecycle):
-                    await plugin.start()
+        await _start_plugins(self.servers, self._bound)
         return self.addresses
 
     async def _start_server(self, server: Server) -> None:
@@ -198,6 +257,7 @@ class App:
             self.udp.append(udp)
             self.tcp.append(tcp)
             self.addresses.append((address, port))
+            self._bound.setdefault(server.port, (address, port))
 
     def ready(self) -> bool:
         """True when every plugin that reports readiness is ready, until shutdown begins."""
@@ -214,10 +274,7 @@ class App:
         if lameduck > 0:
             logger.info("lameduck: answering for %.1fs more", lameduck)
             await asyncio.sleep(lameduck)
-        for server in self.servers:
-            for _, plugin in server.plugins:
-                if isinstance(plugin, Lifecycle):
-                    await plugin.stop()
+        await _stop_plugins(self.servers)
         for udp in self.udp:
             udp.close()
         for tcp in self.tcp:
@@ -240,6 +297,23 @@ class App:
     def http_address(self) -> tuple[str, int] | None:
         """The first HTTP listener's bound address."""
         return next(iter(self.http.bound.values()), None)
+
+
+async def _start_plugins(servers: list[Server], bound: Mapping[int, tuple[str, int]]) -> None:
+    for server in servers:
+        for _, plugin in server.plugins:
+            aim = getattr(plugin, "aim", None)  # the loop plugin probes our own address
+            if aim is not None and server.port in bound:
+                aim(bound[server.port])
+            if isinstance(plugin, Lifecycle):
+                await plugin.start()
+
+
+async def _stop_plugins(servers: list[Server]) -> None:
+    for server in servers:
+        for _, plugin in server.plugins:
+            if isinstance(plugin, Lifecycle):
+                await plugin.stop()
 
 
 def _bind_pair(address: str, port: int) -> tuple[socket.socket, socket.socket]:

@@ -8,7 +8,7 @@ ask for. Responses are encoded with dnslib.
 import struct
 from dataclasses import dataclass
 
-from dnslib import CLASS, EDNS0, RR, DNSBuffer, DNSHeader, DNSLabel, DNSQuestion
+from dnslib import CLASS, EDNS0, RR, DNSBuffer, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 from dnslib import dns as dnslib_rdata
 
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Srv, Target, Txt
@@ -356,3 +356,40 @@ def _record_ends(wire: bytes) -> tuple[list[int], bytes]:
 def _header_only_tc(wire: bytes) -> bytes:
     ident, flags = struct.unpack_from("!HH", wire)
     return HEADER.pack(ident, flags | 0x0200, 0, 0, 0, 0)
+
+
+def make_query(name: str, qtype: int, template: Query) -> Query:
+    """A query for `name`/`qtype` with `template`'s id, RD/CD bits and EDNS (to chase a CNAME)."""
+    labels = [label.encode() for label in name.rstrip(".").split(".") if label]
+    flags = template.flags & 0x0110  # RD and CD
+    wire = HEADER.pack(template.id, flags, 1, 0, 0, 1 if template.edns else 0)
+    wire += b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
+    wire += struct.pack("!HH", qtype, CLASS.IN)
+    if template.edns is not None:
+        do = 0x8000 if template.edns.do else 0
+        wire += b"\x00" + struct.pack("!HHIH", RType.OPT, template.edns.payload, do, 0)
+    return decode_query(wire)
+
+
+def answer_records(wire: bytes) -> tuple[Rcode, tuple[Record, ...]]:
+    """The rcode and the answer-section records of a reply (types clusterdns can carry)."""
+    try:
+        message = DNSRecord.parse(wire)
+    except Exception:  # dnslib raises several types for bad input; any means "no records"
+        return Rcode.SERVFAIL, ()
+    records = []
+    for rr in message.rr:
+        name = str(rr.rname).lower()
+        rtype = rr.rtype
+        if rtype in (RType.A, RType.AAAA):
+            records.append(Record(name, RType(rtype), rr.ttl, Address(str(rr.rdata))))
+        elif rtype in (RType.CNAME, RType.PTR, RType.NS):
+            records.append(Record(name, RType(rtype), rr.ttl, Target(str(rr.rdata.label).lower())))
+        elif rtype == RType.TXT:
+            strings = tuple(part.decode("utf-8", "replace") for part in rr.rdata.data)
+            records.append(Record(name, RType.TXT, rr.ttl, Txt(strings)))
+    try:
+        rcode = Rcode(message.header.rcode)
+    except ValueError:
+        rcode = Rcode.SERVFAIL
+    return rcode, tuple(records)

@@ -11,21 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.ports import free_port
 from tests.fakes.upstream import FakeUpstream
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(shutil.which("dig") is None, reason="dig (bind9-dnsutils) missing")
-
-
-def free_port(family: socket.AddressFamily = socket.AF_INET, host: str = "127.0.0.1") -> int:
-    with (
-        socket.socket(family, socket.SOCK_DGRAM) as udp,
-        socket.socket(family, socket.SOCK_STREAM) as tcp,
-    ):
-        udp.bind((host, 0))
-        port: int = udp.getsockname()[1]
-        tcp.bind((host, port))
-        return port
 
 
 def start(*args: str) -> subprocess.Popen[str]:

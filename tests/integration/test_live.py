@@ -189,14 +189,12 @@ async def test_a_change_keeps_other_pre_encoded_answers(live: App, api: FakeKube
     for name in (WEB, "api.default.svc.cluster.local."):
         await addresses(live, name)  # decoded once, then pre-encoded
     api.modify("services", service("web", cluster_ip="10.96.0.51"))
-    await until(
-        live,
-        lambda: (
-            plugin_of(live).holder.current.services[("default", "web")].service is not None
-            and plugin_of(live).holder.current.services[("default", "web")].service.cluster_ips
-            == ("10.96.0.51",)
-        ),
-    )
+
+    def moved() -> bool:
+        service = plugin_of(live).holder.current.services[("default", "web")].service
+        return service is not None and service.cluster_ips == ("10.96.0.51",)
+
+    await until(live, moved)
     hits = live.answers.hits
     assert await addresses(live, "api.default.svc.cluster.local.") == (
         dns.rcode.NOERROR,

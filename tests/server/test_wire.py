@@ -187,3 +187,33 @@ async def test_broken_upstreams_give_servfail_within_the_deadline(
     reply = await client.udp(dns.message.make_query("broken.example.", "A"), wait=5)
     assert reply.rcode() == dns.rcode.SERVFAIL
     assert loop.time() - started < 2.8
+
+
+async def test_external_names_are_chased_through_the_chain(
+    client: Client, upstream: FakeUpstream
+) -> None:
+    upstream.script("docs.example.com.", "answer", ("192.0.2.80",))
+    reply = await client.ask("docs.demo.svc.cluster.local.")
+    assert [rr.to_text() for rr in reply.answer] == [
+        "docs.demo.svc.cluster.local. 30 IN CNAME docs.example.com.",
+        "docs.example.com. 60 IN A 192.0.2.80",
+    ]
+    assert upstream.seen()[-1].name == "docs.example.com."
+
+
+async def test_external_names_inside_the_zone_are_chased_in_the_zone(client: Client) -> None:
+    reply = await client.ask("web-alias.demo.svc.cluster.local.")
+    assert [rr.to_text() for rr in reply.answer] == [
+        "web-alias.demo.svc.cluster.local. 30 IN CNAME web.demo.svc.cluster.local.",
+        "web.demo.svc.cluster.local. 30 IN A 10.96.0.20",
+    ]
+
+
+async def test_an_unresolvable_external_target_still_gives_the_cname(
+    client: Client, upstream: FakeUpstream
+) -> None:
+    upstream.script("docs.example.com.", "servfail")
+    reply = await client.ask("docs.demo.svc.cluster.local.")
+    assert [rr.to_text() for rr in reply.answer] == [
+        "docs.demo.svc.cluster.local. 30 IN CNAME docs.example.com."
+    ]

@@ -1,55 +1,192 @@
-"""The `forward` handler: queries for its zone go upstream; SERVFAIL when none answers."""
+"""The `forward` handler: picks upstreams by policy and health, asks them, relays the reply."""
 
 import asyncio
 import logging
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from clusterdns.dns.message import with_id
+from prometheus_client import CollectorRegistry
+
+from clusterdns.clock import Clock, SystemClock
+from clusterdns.dns.message import Query, ReplySummary, summarize_reply, with_id
 from clusterdns.dns.names import is_subdomain
 from clusterdns.dns.records import Answer, Rcode
-from clusterdns.errors import UpstreamError
+from clusterdns.errors import UpstreamError, WireError
 from clusterdns.plugin import Next, Request, Response
-from clusterdns.plugins.forward.setup import ForwardConfig
-from clusterdns.plugins.forward.upstream import Exchanger
+from clusterdns.plugins.forward.health import HealthChecker, Sleep
+from clusterdns.plugins.forward.metrics import ForwardMetrics, UpstreamMetrics
+from clusterdns.plugins.forward.setup import ForwardConfig, Upstream
+from clusterdns.plugins.forward.upstream import Exchanger, Transport
 
 logger = logging.getLogger(__name__)
 
 
-class ForwardHandler:
-    """Asks upstreams in random order until one answers or the deadline passes."""
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    """An upstream's reply, its header and question already read."""
+
+    wire: bytes
+    summary: ReplySummary
+
+
+class ForwardPlugin:
+    """Forwards names under the zone, minus `except`, to healthy upstreams in policy order.
+
+    Each upstream gets an equal share of what is left of the overall deadline; the first reply
+    is relayed whatever its rcode (CoreDNS passes SERVFAIL and REFUSED back too). A truncated
+    UDP reply is asked again over TCP. No reply by the deadline: SERVFAIL.
+    """
 
     name = "forward"
 
-    def __init__(self, config: ForwardConfig, exchanger: Exchanger, rng: random.Random) -> None:
+    def __init__(
+        self,
+        config: ForwardConfig,
+        exchanger: Exchanger,
+        rng: random.Random,
+        metrics: ForwardMetrics | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self.config = config
         self.exchanger = exchanger
         self.rng = rng
+        self.clock = clock or SystemClock()
+        family = metrics or ForwardMetrics(CollectorRegistry())  # unexported when not given
+        self._metrics = {u: UpstreamMetrics(family, str(u)) for u in config.upstreams}
+        self._broken = family.healthcheck_broken
+        self._rejects = family.max_concurrent_rejects
+        self._transport: Transport = "tcp" if config.force_tcp else "udp"
+        self.health = HealthChecker(
+            config.health_check,
+            config.max_fails,
+            exchanger,
+            self._transport,
+            self._metrics,
+            rng,
+            sleep,
+        )
+        self._robin = 0
+        self._in_flight = 0
+
+    async def start(self) -> None:
+        """Start health checking."""
+        await self.health.start()
+
+    async def stop(self) -> None:
+        """Stop health checking."""
+        await self.health.stop()
+
+    def matches(self, name: str) -> bool:
+        """True for names this stanza forwards: under FROM and not under an `except` name."""
+        zone = self.config.zone
+        if not is_subdomain(name, zone):
+            return False
+        # CoreDNS isAllowedDomain: FROM itself is forwarded even when `except` names it.
+        return name == zone or not any(is_subdomain(name, i) for i in self.config.ignored)
 
     async def serve(self, request: Request, next: Next) -> Response:
-        """Forward names under our zone; pass the rest on."""
+        """Forward names we match; pass the rest, and `next` rcodes, on."""
         query = request.query
-        if not is_subdomain(query.name, self.config.zone):
+        if not self.matches(query.name):
             return await next(request)
+        limit = self.config.max_concurrent
+        if limit and self._in_flight >= limit:
+            self._rejects.inc()
+            return Response(self.name, answer=Answer(Rcode.REFUSED, recursion_available=True))
+        self._in_flight += 1
+        try:
+            reply = await self._forward(query)
+        finally:
+            self._in_flight -= 1
+        if reply is None:
+            return Response(self.name, answer=Answer(Rcode.SERVFAIL, recursion_available=True))
+        if reply.summary.rcode in self.config.next_rcodes:
+            following = await next(request)
+            # CoreDNS follows `next` only into another forward; else the reply stands.
+            if following.plugin == self.name:
+                return following
+        return Response(self.name, wire=with_id(reply.wire, query.id))
+
+    def upstream_order(self) -> list[Upstream]:
+        """The upstreams in the order the policy gives for one query (advances round_robin)."""
+        upstreams = self.config.upstreams
+        if self.config.policy == "sequential":
+            return list(upstreams)
+        if self.config.policy == "round_robin":
+            # CoreDNS roundRobin.List: bump first, then that upstream and the rest in order.
+            self._robin += 1
+            first = self._robin % len(upstreams)
+            return [upstreams[first], *upstreams[:first], *upstreams[first + 1 :]]
+        return self.rng.sample(upstreams, len(upstreams))
+
+    def _candidates(self) -> Sequence[Upstream]:
+        """Healthy upstreams in policy order; one random upstream when every one is down."""
+        healthy = [u for u in self.upstream_order() if not self.health.is_down(u)]
+        if healthy:
+            return healthy
+        # CoreDNS: health checking itself is assumed broken; try one anyway.
+        self._broken.inc()
+        return [self.rng.choice(self.config.upstreams)]
+
+    async def _forward(self, query: Query) -> _Reply | None:
         # A fresh id per upstream query, so replies to the client's id cannot be spoofed in.
         wire = with_id(query.wire, self.rng.randrange(1 << 16))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.timeout
-        order = self.rng.sample(self.config.upstreams, len(self.config.upstreams))
-        for index, upstream in enumerate(order):
-            remaining = deadline - loop.time()
+        deadline = self.clock.monotonic() + self.config.timeout
+        candidates = self._candidates()
+        for index, upstream in enumerate(candidates):
+            remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 break
-            try:
-                async with asyncio.timeout(remaining / (len(order) - index)):
-                    reply = await self.exchanger.exchange(wire, upstream)
-            except TimeoutError:
-                logger.debug("forward %s: %s did not answer in time", query.name, upstream)
-                continue
-            except UpstreamError as exc:
-                logger.debug("forward %s: %s", query.name, exc)
-                continue
-            return Response(self.name, wire=with_id(reply, query.id))
+            budget = remaining / (len(candidates) - index)
+            reply = await self._attempt(query, wire, upstream, budget)
+            if reply is not None:
+                return reply
         logger.warning(
             "forward: no upstream answered %s within %.1fs", query.name, self.config.timeout
         )
-        return Response(self.name, answer=Answer(Rcode.SERVFAIL, recursion_available=True))
+        return None
+
+    async def _attempt(
+        self, query: Query, wire: bytes, upstream: Upstream, budget: float
+    ) -> _Reply | None:
+        """One upstream's reply within `budget` seconds, TCP after a truncated UDP reply."""
+        try:
+            async with asyncio.timeout(budget):
+                reply = await self._exchange(query, wire, upstream, self._transport)
+                if reply.summary.truncated and self._transport == "udp":
+                    reply = await self._exchange(query, wire, upstream, "tcp")
+        except (TimeoutError, UpstreamError, WireError) as exc:
+            logger.debug("forward: %s: %s", upstream, exc or f"no reply within {budget:.2f}s")
+            self.health.suspect(upstream)
+            return None
+        return reply
+
+    async def _exchange(
+        self, query: Query, wire: bytes, upstream: Upstream, transport: Transport
+    ) -> _Reply:
+        metrics = self._metrics[upstream]
+        metrics.sent(transport)
+        started = self.clock.monotonic()
+        data = await self.exchanger.exchange(wire, upstream, transport)
+        summary = summarize_reply(data)
+        if not _answers(summary, query, wire):
+            # STYLE: never trust a reply whose id, name or type differs from the question.
+            raise UpstreamError(f"reply {summary.name} type {summary.qtype} does not match")
+        metrics.answered(summary.rcode, self.clock.monotonic() - started)
+        return _Reply(data, summary)
+
+
+def _answers(summary: ReplySummary, query: Query, wire: bytes) -> bool:
+    """True when a reply's id and question are those of `wire`, the query sent for `query`."""
+    return (
+        summary.id == int.from_bytes(wire[:2], "big")
+        and summary.name == query.name
+        and summary.qtype == query.qtype
+        and summary.qclass == query.qclass
+    )
+
+
+# The name app.py wires; one class serves both.
+ForwardHandler = ForwardPlugin

@@ -1,19 +1,23 @@
-"""Exchanging one query with one upstream: UDP, retried over TCP when the reply is truncated."""
+"""Exchanging one query with one upstream over one transport: the forward plugin's only IO."""
 
 import asyncio
 import socket
 import struct
-from typing import Protocol
+from typing import Literal, Protocol
 
 from clusterdns.dns.message import TCP_MAX_MESSAGE, summarize_reply
 from clusterdns.errors import HeaderError, UpstreamError
 from clusterdns.plugins.forward.setup import Upstream
 
+Transport = Literal["udp", "tcp"]
+
 
 class Exchanger(Protocol):
     """Sends a query to an upstream and returns its matching reply."""
 
-    async def exchange(self, wire: bytes, upstream: Upstream) -> bytes:
+    async def exchange(
+        self, wire: bytes, upstream: Upstream, transport: Transport = "udp"
+    ) -> bytes:
         """The reply to `wire`, or UpstreamError; callers bound it with `asyncio.timeout`."""
         ...
 
@@ -51,17 +55,18 @@ class _UdpWaiter(asyncio.DatagramProtocol):
 
 
 class NetworkExchanger:
-    """The real exchanger: a fresh UDP socket per query, TCP when the reply has TC set."""
+    """The real exchanger: a fresh socket per query (no connection reuse)."""
 
-    async def exchange(self, wire: bytes, upstream: Upstream) -> bytes:
-        """UDP first; TCP on truncation. Raises UpstreamError on refusal or broken replies."""
+    async def exchange(
+        self, wire: bytes, upstream: Upstream, transport: Transport = "udp"
+    ) -> bytes:
+        """The matching reply over `transport`; UpstreamError on refusal or a broken stream."""
         try:
-            reply = await self._udp(wire, upstream)
-            if summarize_reply(reply).truncated:
-                reply = await self._tcp(wire, upstream)
-        except (OSError, HeaderError, asyncio.IncompleteReadError) as exc:
-            raise UpstreamError(f"{upstream}: {exc}") from exc
-        return reply
+            if transport == "tcp":
+                return await self._tcp(wire, upstream)
+            return await self._udp(wire, upstream)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            raise UpstreamError(f"{upstream} ({transport}): {exc}") from exc
 
     async def _udp(self, wire: bytes, upstream: Upstream) -> bytes:
         loop = asyncio.get_running_loop()
@@ -83,7 +88,7 @@ class NetworkExchanger:
         try:
             writer.write(struct.pack("!H", len(wire)) + wire)
             await writer.drain()
-            while True:
+            while True:  # skip replies to other queries, as over UDP
                 (length,) = struct.unpack("!H", await reader.readexactly(2))
                 reply = await reader.readexactly(min(length, TCP_MAX_MESSAGE))
                 if reply_matches(wire, reply):

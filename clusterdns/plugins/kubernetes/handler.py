@@ -1,8 +1,11 @@
 """The `kubernetes` plugin: answers from the current zone snapshot, fed by its source."""
 
+import asyncio
 import socket
+from dataclasses import replace
 
-from clusterdns.dns.records import CLASS_IN, Rcode
+from clusterdns.dns.message import answer_records, make_query
+from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record, RType, Target
 from clusterdns.plugin import Next, Request, Response, SetupContext
 from clusterdns.plugins.kubernetes.answer import answer, answer_scope, changed_scopes
 from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
@@ -24,6 +27,7 @@ class KubernetesPlugin:
         self.holder = SnapshotHolder()
         self.store = ObjectStore()
         self._zone_changed = context.zone_changed
+        self._synced = asyncio.Event()
         self.holder.subscribe(self._published)
         self.source: ManifestSource | LiveSource
         if config.manifests:
@@ -33,7 +37,13 @@ class KubernetesPlugin:
                 "kubernetes.metrics", KubernetesMetrics, lambda: KubernetesMetrics(context.registry)
             )
             self.source = LiveSource(
-                config, self.store, self.holder, context.clock, metrics, context.shared
+                config,
+                self.store,
+                self.holder,
+                context.clock,
+                metrics,
+                context.shared,
+                context.environ,
             )
 
     async def serve(self, request: Request, next: Next) -> Response:
@@ -41,9 +51,12 @@ class KubernetesPlugin:
         query = request.query
         if query.qclass != CLASS_IN:
             return await next(request)
-        result = answer(self.holder.current, self.config, query.name, query.qtype)
+        snapshot = self.holder.current
+        result = answer(snapshot, self.config, query.name, query.qtype)
         if result is None:
             return await next(request)
+        if _ends_in_alias(result) and query.qtype in CHASED_TYPES:
+            return await self._chase(request, next, result, snapshot)
         # A SERVFAIL before the first sync must not outlive it in the pre-encoded answers.
         return Response(
             self.name,
@@ -51,6 +64,40 @@ class KubernetesPlugin:
             cacheable=result.rcode != Rcode.SERVFAIL,
             scope=answer_scope(self.config, query.name),
         )
+
+    async def _chase(
+        self, request: Request, next: Next, result: Answer, snapshot: ZoneSnapshot
+    ) -> Response:
+        """An ExternalName's CNAME plus its target's records (CoreDNS backend_lookup.A).
+
+        Targets in our zones are answered from the same snapshot (up to 8 links, no loops);
+        others are asked of the rest of the chain (cache, forward). If the target cannot be
+        resolved, the CNAME alone is the answer, as a resolver can still follow it.
+        """
+        chain = list(result.answer)
+        seen = {request.query.name}
+        for _ in range(MAX_CHASE):
+            target = _alias_target(chain[-1])
+            if target in seen:
+                break
+            seen.add(target)
+            inside = answer(snapshot, self.config, target, request.query.qtype)
+            if inside is not None:
+                if inside.rcode != Rcode.NOERROR or not inside.answer:
+                    break
+                chain.extend(inside.answer)
+                if not _ends_in_alias(inside):
+                    break
+                continue
+            found = await next(
+                replace(request, query=make_query(target, request.query.qtype, request.query))
+            )
+            if found.answer is not None:
+                chain.extend(found.answer.answer)
+            elif found.wire is not None:
+                chain.extend(answer_records(found.wire)[1])
+            break
+        return Response(self.name, answer=replace(result, answer=tuple(chain)))
 
     async def start(self) -> None:
         """Start the source (publishes the zone, or starts watching)."""
@@ -64,13 +111,31 @@ class KubernetesPlugin:
         """True once every watched resource has listed once (CoreDNS: HasSynced)."""
         return self.holder.current.synced
 
+    async def wait_ready(self) -> None:
+        """Return once the first synced zone is published."""
+        await self._synced.wait()
+
     def _published(self, snapshot: ZoneSnapshot, changes: Changes | None) -> None:
+        if snapshot.synced:
+            self._synced.set()
         self._zone_changed(None if changes is None else changed_scopes(changes))
+
+
+MAX_CHASE = 8  # CoreDNS: at most 8 CNAMEs in a chain
+CHASED_TYPES = (RType.A, RType.AAAA, RType.TXT)
+
+
+def _ends_in_alias(result: Answer) -> bool:
+    return bool(result.answer) and result.answer[-1].rtype == RType.CNAME
+
+
+def _alias_target(record: Record) -> str:
+    data = record.data
+    return data.target if isinstance(data, Target) else ""
 
 
 def _with_ns_addresses(config: KubernetesConfig, listen: tuple[str, ...]) -> KubernetesConfig:
     """ns.dns.<zone> answers with the bound addresses, else this host's (CoreDNS: local IPs)."""
-    from dataclasses import replace
     from ipaddress import ip_address
 
     specific = tuple(a for a in listen if not ip_address(a).is_unspecified)

@@ -99,7 +99,8 @@ def parse_kubernetes(directive: Directive, server_zones: tuple[str, ...]) -> Kub
     for zone in zones:
         if not any(is_subdomain(zone, z) for z in server_zones):
             raise directive_error(directive, f"zone {zone} is not in the server block's zones")
-    config = KubernetesConfig(zones=zones, fallthrough=())
+    # CoreDNS's defaults for a bare stanza: ttl 5, pods disabled, no fallthrough.
+    config = KubernetesConfig(zones=zones, fallthrough=(), ttl=5, pods="disabled")
     for option in directive.block:
         config = _option(config, option, directive)
     if config.manifests and (config.endpoint or config.kubeconfig):

@@ -3,7 +3,7 @@
 import asyncio
 import gc
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -108,6 +108,7 @@ class LiveSource:
         clock: Clock,
         metrics: KubernetesMetrics,
         shared: Shared,
+        environ: Mapping[str, str],
     ) -> None:
         # Imported here: the kubernetes package costs ~30 MiB and 0.25 s, which manifest-only
         # runs never pay.
@@ -129,6 +130,7 @@ class LiveSource:
             token,
             config.ca_file or None,
             config.insecure,
+            environ=environ,
         )
         resources = [
             replace(SERVICES, label_selector=config.labels),

@@ -113,4 +113,4 @@ def test_missing_path_is_a_config_error(tmp_path: Path) -> None:
 
 def test_the_examples_load_cleanly() -> None:
     objects = load_manifests([str(Path(__file__).resolve().parents[3] / "examples")])
-    assert sum(isinstance(o, Service) for o in objects) == 10
+    assert sum(isinstance(o, Service) for o in objects) == 11

@@ -1,0 +1,1 @@
+"""The `loadbalance` plugin: round-robin order of address records in answers."""

@@ -1,0 +1,72 @@
+"""The `loadbalance` handler: replies from later plugins in round-robin order."""
+
+from dataclasses import replace
+
+from cachetools import LRUCache
+
+from clusterdns.plugin import Next, Request, Response
+from clusterdns.plugins.loadbalance.rotate import (
+    balance_answer,
+    balance_wire,
+    balances,
+    varies,
+    wire_plan,
+)
+
+# Questions whose turn is remembered; a forgotten one starts again at turn 0. A few hundred
+# KiB at most, and only questions with two or more addresses are counted.
+REMEMBERED_QUESTIONS = 4096
+
+
+class LoadBalanceHandler:
+    """Rotates address records, one step per query for each (name, type) asked."""
+
+    name = "loadbalance"
+
+    def __init__(self, remembered: int = REMEMBERED_QUESTIONS) -> None:
+        # One counter per question, not one per plugin: clients ask A and AAAA in pairs, and a
+        # shared counter would give each of the two only every other turn.
+        self._turns: LRUCache[tuple[str, int], int] = LRUCache(maxsize=remembered)
+
+    async def serve(self, request: Request, next: Next) -> Response:
+        """Ask `next`, then reorder the reply's records."""
+        response = await next(request)
+        if response.answer is not None:
+            return self._balance_answer(request, response)
+        if response.wire is not None:
+            return self._balance_wire(request, response, response.wire)
+        return response
+
+    def _balance_answer(self, request: Request, response: Response) -> Response:
+        answer = response.answer
+        if answer is None or not balances(request.query.qtype, answer.rcode):
+            return response
+        if not varies(answer):
+            # CNAMEs still go first, but the order is the same on every query: still cacheable.
+            ordered = balance_answer(answer, 0)
+            return response if ordered == answer else replace(response, answer=ordered)
+        turn = self._take_turn(request)
+        # The order changes per query, so a pre-encoded copy must not be served again.
+        return replace(response, answer=balance_answer(answer, turn), cacheable=False)
+
+    def _balance_wire(self, request: Request, response: Response, wire: bytes) -> Response:
+        found = wire_plan(wire)
+        if found is None:
+            return response
+        message, plan = found
+        if not balances(request.query.qtype, message.rcode):
+            return response
+        key = (request.query.name, request.query.qtype)
+        turn = self._turns.get(key, 0) if plan.varies else 0
+        balanced = balance_wire(wire, message, turn)
+        if balanced is None:
+            return response
+        if plan.varies:
+            self._turns[key] = turn + 1
+        return response if balanced is wire else replace(response, wire=balanced)
+
+    def _take_turn(self, request: Request) -> int:
+        key = (request.query.name, request.query.qtype)
+        turn = self._turns.get(key, 0)
+        self._turns[key] = turn + 1
+        return turn

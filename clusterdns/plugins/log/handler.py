@@ -1,0 +1,92 @@
+"""The `log` handler: one INFO line on the `clusterdns.plugins.log` logger per logged query."""
+
+import logging
+from typing import TYPE_CHECKING
+
+from clusterdns.clock import Clock
+from clusterdns.dns.message import TCP_MAX_MESSAGE, UDP_MIN_PAYLOAD
+from clusterdns.dns.names import is_subdomain
+from clusterdns.dns.records import Answer, Rcode
+from clusterdns.plugin import Next, Request, Response
+from clusterdns.plugins.log.mnemonics import class_text, rcode_text, type_text
+from clusterdns.plugins.log.reply import classify, reply_facts
+from clusterdns.plugins.log.template import flags_text, parse_format, render, seconds_text
+
+if TYPE_CHECKING:
+    from clusterdns.plugins.log.setup import LogConfig
+
+# The query log has a fixed name, so it can be routed apart from clusterdns's own logs.
+QUERY_LOG = logging.getLogger("clusterdns.plugins.log")
+logger = logging.getLogger(__name__)
+
+
+class LogHandler:
+    """Times the rest of the chain and logs queries under its names whose class it wants."""
+
+    name = "log"
+
+    def __init__(self, config: "LogConfig", clock: Clock) -> None:
+        self.config = config
+        self.failures = 0  # log lines that could not be made (a bug): counted, never raised
+        self._clock = clock
+        self._parts = parse_format(config.format)
+
+    async def serve(self, request: Request, next: Next) -> Response:
+        """Ask `next`, then log the query and its reply."""
+        if not QUERY_LOG.isEnabledFor(logging.INFO) or not self._covers(request.query.name):
+            return await next(request)
+        start = self._clock.monotonic()
+        try:
+            response = await next(request)
+        except Exception:
+            # The client gets a SERVFAIL for this (from `errors` or the server): log that.
+            self._record(request, Response(self.name, answer=Answer(Rcode.SERVFAIL)), start)
+            raise
+        self._record(request, response, start)
+        return response
+
+    def line(self, request: Request, response: Response, elapsed: float) -> str:
+        """The log line for `request` answered by `response` after `elapsed` seconds."""
+        query = request.query
+        host, port = request.client
+        payload = query.edns.payload if query.edns is not None else 0
+        bufsize = TCP_MAX_MESSAGE if request.protocol == "tcp" else max(UDP_MIN_PAYLOAD, payload)
+        values = {
+            "{type}": type_text(query.qtype),
+            "{name}": query.name,
+            "{class}": class_text(query.qclass),
+            "{proto}": request.protocol,
+            "{size}": str(len(query.wire)),
+            "{remote}": f"[{host}]" if ":" in host else host,
+            "{port}": str(port),
+            "{>id}": str(query.id),
+            "{>opcode}": str((query.flags >> 11) & 0xF),
+            "{>do}": "true" if query.edns is not None and query.edns.do else "false",
+            "{>bufsize}": str(bufsize),
+            "{duration}": seconds_text(elapsed),
+        }
+        facts = reply_facts(query, response)
+        if facts is not None:
+            values["{rcode}"] = rcode_text(facts.rcode)
+            values["{rsize}"] = str(facts.size)
+            values["{>rflags}"] = flags_text(facts.flags)
+        return render(self._parts, values)
+
+    def _covers(self, name: str) -> bool:
+        return any(is_subdomain(name, zone) for zone in self.config.names)
+
+    def _wanted(self, request: Request, response: Response, elapsed: float) -> bool:
+        classes = self.config.classes
+        if "all" in classes or classify(request.query, response) in classes:
+            return True
+        return 0 < self.config.min_duration < elapsed
+
+    def _record(self, request: Request, response: Response, start: float) -> None:
+        elapsed = round(self._clock.monotonic() - start, 9)  # whole nanoseconds, as Go
+        try:
+            if self._wanted(request, response, elapsed):
+                QUERY_LOG.info("%s", self.line(request, response, elapsed))
+        except Exception:
+            # The reply is good even if its log line is not: never fail a query over it.
+            self.failures += 1
+            logger.exception("log: cannot describe the reply to %s", request.query.name)

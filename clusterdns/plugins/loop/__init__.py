@@ -1,0 +1,1 @@
+"""The `loop` plugin: detects forwarding loops with a self-probe, and stops the process."""

@@ -1,0 +1,85 @@
+"""The wire walker: record boundaries, types, pointers, and malformed messages refused."""
+
+import struct
+
+import dns.message
+import dns.rcode
+import dns.rrset
+import pytest
+
+from clusterdns.errors import WireError
+from clusterdns.plugins.loadbalance.wire import Section, walk
+from tests.plugins.loadbalance.wirebuild import QUESTION_NAME, message, name, pointer, rr
+
+A_DATA = bytes([10, 0, 0, 1])
+
+
+def test_walks_a_dnspython_reply() -> None:
+    query = dns.message.make_query("www.example.org.", "A", use_edns=0)
+    reply = dns.message.make_response(query)
+    reply.answer.append(
+        dns.rrset.from_text("www.example.org.", 30, "IN", "CNAME", "web.example.org.")
+    )
+    reply.answer.append(
+        dns.rrset.from_text("web.example.org.", 30, "IN", "A", "10.0.0.1", "10.0.0.2")
+    )
+    # BADVERS (16): 0 in the header, 1 in the upper rcode bits of the OPT record.
+    reply.set_rcode(dns.rcode.BADVERS)
+    wire = reply.to_wire()
+    walked = walk(wire)
+    assert [(r.section, r.rtype) for r in walked.records] == [
+        (Section.ANSWER, 5),
+        (Section.ANSWER, 1),
+        (Section.ANSWER, 1),
+        (Section.ADDITIONAL, 41),
+    ]
+    assert walked.question_end == 12 + 17 + 4
+    assert walked.records[0].start == walked.question_end
+    assert walked.records[-1].end == len(wire)
+    assert walked.rcode == 16
+    assert walked.flags & 0xF == 0
+    # Every pointer lands where a name or label begins.
+    assert walked.pointers and set(walked.pointers) <= walked.label_starts
+
+
+@pytest.mark.parametrize(
+    ("wire", "problem"),
+    [
+        pytest.param(b"\x00" * 11, "shorter than a header", id="short"),
+        pytest.param(message([])[:-2], "question ends", id="question-cut"),
+        pytest.param(message([rr(pointer(12), 1, A_DATA)])[:-1], "runs past", id="rdata-cut"),
+        pytest.param(message([rr(pointer(12), 1, A_DATA)]) + b"\x00", "after the last", id="tail"),
+        pytest.param(message([rr(pointer(40), 1, A_DATA)]), "points forward", id="forward"),
+        pytest.param(
+            message([rr(name("a", then=b"\x41\x00"), 1, A_DATA)]), "label type 1", id="extended"
+        ),
+        pytest.param(
+            message([rr(pointer(12), 5, name("web") + b"\x00")]), "wrong length", id="cname-length"
+        ),
+        pytest.param(
+            message([rr(pointer(12), 15, b"\x00")]), "runs past its field", id="mx-too-short"
+        ),
+        pytest.param(
+            message([rr(pointer(12), 6, name("ns") + name("hm") + b"\x00" * 19)]),
+            "wrong length",
+            id="soa-counters",
+        ),
+        pytest.param(message([], question=name("a", then=b"\xc0")), "cut short", id="pointer-cut"),
+    ],
+)
+def test_malformed(wire: bytes, problem: str) -> None:
+    with pytest.raises(WireError, match=problem):
+        walk(wire)
+
+
+def test_opaque_rdata_is_not_read_for_names() -> None:
+    # TXT data that looks like a pointer is just bytes (RFC 3597 4: no compression there).
+    wire = message([rr(pointer(QUESTION_NAME), 16, b"\x02\xc0\x0c")])
+    assert walk(wire).pointers == (QUESTION_NAME,)
+
+
+def test_counts_larger_than_the_message_are_refused() -> None:
+    wire = message([rr(pointer(QUESTION_NAME), 1, A_DATA)])
+    wire = wire[:6] + struct.pack("!H", 2) + wire[8:]
+    with pytest.raises(WireError):
+        walk(wire)
