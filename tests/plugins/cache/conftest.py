@@ -17,27 +17,9 @@ from clusterdns.dns.message import Query, decode_query
 from clusterdns.plugin import Next, Request, Response, SetupContext, Shared
 from clusterdns.plugins.cache.handler import CachePlugin
 from clusterdns.plugins.cache.setup import setup
+from tests.fakes.plugins import FakeClock as FakeClock  # re-exported for the tests
 
 SERVER = "dns://:53"
-
-
-class FakeClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def monotonic(self) -> float:
-        """The current fake monotonic time."""
-        return self.now
-
-    def wall(self) -> float:
-        """A wall time that moves with the monotonic one."""
-        return 1_700_000_000.0 + self.now
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward."""
-        self.now += seconds
 
 
 def stanza(text: str, keys: str = ".:53") -> Directive:

@@ -245,18 +245,3 @@ def reply_of(response: Response) -> dns.message.Message:
     """The forwarded reply in `response`."""
     assert response.wire is not None, response
     return dns.message.from_wire(response.wire)
-
-
-class FakeClock:
-    """A clock that moves only when told."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def monotonic(self) -> float:
-        """The fake monotonic time."""
-        return self.now
-
-    def wall(self) -> float:
-        """The fake wall time."""
-        return 1_700_000_000.0 + self.now

@@ -22,7 +22,7 @@ from clusterdns.plugins.forward.setup import (
     parse_upstream,
     setup,
 )
-from tests.plugins.forward.fakes import FakeClock
+from tests.fakes.plugins import FakeClock
 
 FILES = {
     "/etc/resolv.conf": "search cluster.local\nnameserver 10.0.0.10\nnameserver fe80::1%eth0\n"
