@@ -190,9 +190,32 @@ def running(server: ServerProcess) -> Iterator[ServerProcess]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def nxdomain_upstream() -> int:
+    """A thread on 127.0.0.1 answering NXDOMAIN to everything: the upstream for outside names.
+
+    ExternalName targets are looked up through `forward`, as CoreDNS does; a closed upstream
+    would make each of them wait out the forward deadline.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+
+    def answer() -> None:
+        while True:
+            data, client = sock.recvfrom(4096)
+            if len(data) >= 12:
+                reply = bytearray(data)
+                reply[2] = 0x80 | (data[2] & 0x79)  # QR, opcode and RD kept
+                reply[3] = 0x83  # RA, NXDOMAIN
+                sock.sendto(bytes(reply), client)
+
+    threading.Thread(target=answer, daemon=True).start()
+    port: int = sock.getsockname()[1]
+    return port
+
+
 def clusterdns_server(zone: Path, core: int, timeout: float) -> ServerProcess:
-    """`clusterdns serve` on the manifests at `zone`, upstream a closed port."""
-    port, upstream = free_port(), free_port()
+    """`clusterdns serve` on the manifests at `zone`, upstream an NXDOMAIN responder."""
+    port, upstream = free_port(), nxdomain_upstream()
     command = ["taskset", "-c", str(core), sys.executable, "-m", "clusterdns", "serve"]
     command += ["--manifests", str(zone), "--dns-addr", "127.0.0.1", "--dns-port", str(port)]
     command += ["--upstream", f"127.0.0.1:{upstream}"]

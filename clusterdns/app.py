@@ -90,6 +90,7 @@ def serve_corefile(options: ServeOptions) -> str:
     lines = [
         f".:{options.dns_port} {{",
         "    bind " + " ".join(options.dns_addrs),
+        "    errors",
         *(f"    {line}" for line in http),
         "    kubernetes cluster.local in-addr.arpa ip6.arpa {",
         "        pods insecure",
@@ -100,6 +101,11 @@ def serve_corefile(options: ServeOptions) -> str:
         f"    forward . {' '.join(upstreams)} {{",
         "        max_concurrent 1000",
         "    }",
+        "    cache 30 {",
+        "        disable success cluster.local",
+        "        disable denial cluster.local",
+        "    }",
+        "    loadbalance",
         "}",
     ]
     return "\n".join(lines) + "\n"

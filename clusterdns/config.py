@@ -12,7 +12,9 @@ from clusterdns.clock import Clock
 from clusterdns.corefile.addresses import block_addresses
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import Corefile, Directive, ServerBlock
-from clusterdns.plugin import PLUGIN_ORDER, Handler, SetupContext, Shared
+from clusterdns.dns.names import longest_zone
+from clusterdns.dns.records import Answer, Rcode
+from clusterdns.plugin import PLUGIN_ORDER, Handler, Request, Response, SetupContext, Shared
 from clusterdns.plugins.bind.setup import bind_addresses
 from clusterdns.server.dispatch import ServerBlock as RoutedBlock
 from clusterdns.server.hotpath import AnswerCache
@@ -51,6 +53,15 @@ class Server:
     counters: ServerCounters
     hot_path: bool = True
     caches: list[AnswerCache] = field(default_factory=list)
+
+    async def lookup(self, request: Request) -> Response:
+        """`request` through this server's chains from the top, routed by longest zone."""
+        zones = tuple(zone for block in self.blocks for zone in block.zones)
+        zone = longest_zone(request.query.name, zones)
+        for block in self.blocks:
+            if zone in block.zones:
+                return await block.chain.serve(request)
+        return Response("", answer=Answer(Rcode.REFUSED))
 
     def zone_changed(self, scopes: Iterable[Hashable] | None) -> None:
         """Drop pre-encoded answers under `scopes` (None: all) in every listener's cache."""
@@ -144,6 +155,7 @@ def _chain(
         zone_changed=server.zone_changed,
         server=f"dns://:{server.port}",
         listen=server.addresses,
+        lookup=server.lookup,
     )
     handlers: list[Handler] = []
     seen: set[str] = set()

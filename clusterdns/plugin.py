@@ -50,6 +50,10 @@ class Response:
     wire: bytes | None = None
     cacheable: bool = False
     scope: Hashable = "*"  # the zone data a cacheable answer depends on; "*": unknown
+    # Further orderings of `answer` (loadbalance): pre-encoded replies cycle through them.
+    rotations: tuple[Answer, ...] = ()
+    # Seconds a pre-encoded copy may be served at most (answers holding upstream records).
+    ttl: float | None = None
 
 
 Next = Callable[[Request], Awaitable[Response]]
@@ -130,3 +134,6 @@ class SetupContext:
     zone_changed: ZoneChange = field(default=lambda scopes: None)
     server: str = "dns://:53"
     listen: tuple[str, ...] = ()  # the block's `bind` addresses; () means every interface
+    # Runs a request through this server from the top, routed by zone: how the kubernetes
+    # plugin resolves an ExternalName's target through cache and forward (CoreDNS upstream).
+    lookup: "Next | None" = None

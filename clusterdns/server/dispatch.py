@@ -105,7 +105,11 @@ class Dispatcher:
         self.counters.count(request, result, time.perf_counter() - started)
         if response.answer is not None and response.cacheable and protocol == "udp":
             cell = self.counters.cell(request, result)
-            cache.store(query, wire, generation, response.scope, cell)
+            rotations = tuple(encode_answer(query, a, max_size) for a in response.rotations)
+            cache.store(query, wire, generation, response.scope, cell, rotations)
+            if response.ttl is not None:
+                # Such answers are filed under EVERYTHING; a timer drops them when they expire.
+                asyncio.get_running_loop().call_later(response.ttl, cache.invalidate, ())
         return wire
 
     async def _respond(

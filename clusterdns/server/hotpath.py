@@ -55,6 +55,25 @@ Scope = Hashable  # what an answer depends on, as the handler that made it says
 EVERYTHING: Scope = "*"  # answers whose dependencies are unknown: dropped on every change
 
 
+class Rotation:
+    """The pre-encoded tails of one answer in several orders, served in turn (loadbalance)."""
+
+    __slots__ = ("tails", "turn")
+
+    def __init__(self, tails: list[bytes]) -> None:
+        self.tails = tails
+        self.turn = 1  # the query that stored them was already answered with the first
+
+    def next(self) -> bytes:
+        """The next tail in the cycle."""
+        tail = self.tails[self.turn % len(self.tails)]
+        self.turn += 1
+        return tail
+
+
+Tail = bytes | Rotation
+
+
 class AnswerCache:
     """Reply tails per hot key, each filed under the scope of zone data it depends on.
 
@@ -69,8 +88,8 @@ class AnswerCache:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._bytes = 0
-        self._entries: dict[bytes, tuple[bytes, bytes, Scope, HitCell]] = {}
-        self._exact: dict[bytes, tuple[bytes, HitCell]] = {}
+        self._entries: dict[bytes, tuple[bytes, Tail, Scope, HitCell]] = {}
+        self._exact: dict[bytes, tuple[Tail, HitCell]] = {}
         self._scopes: dict[Scope, list[tuple[bytes, bytes]]] = {}
         self.hits = 0
         # Bumped by every change: a reply computed before a change is never stored after it.
@@ -82,7 +101,10 @@ class AnswerCache:
         if exact is not None:
             exact[1].count += 1
             self.hits += 1
-            return data[:2] + exact[0]
+            tail = exact[0]
+            if isinstance(tail, Rotation):
+                return data[:2] + tail.next()
+            return data[:2] + tail
         found = hot_key(data)
         if found is None:
             return None
@@ -91,18 +113,42 @@ class AnswerCache:
             return None
         entry[3].count += 1
         self.hits += 1
-        reply = data[:2] + entry[0] + data[12 : found[1]] + entry[1]
+        tail = entry[1]
+        if isinstance(tail, Rotation):
+            return data[:2] + entry[0] + data[12 : found[1]] + tail.next()
+        reply = data[:2] + entry[0] + data[12 : found[1]] + tail
         self._remember(found[0], data, reply, entry[2], entry[3])
         return reply
 
     def store(
-        self, query: Query, reply: bytes, generation: int, scope: Scope, cell: HitCell
+        self,
+        query: Query,
+        reply: bytes,
+        generation: int,
+        scope: Scope,
+        cell: HitCell,
+        rotations: tuple[bytes, ...] = (),
     ) -> None:
-        """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`."""
+        """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`.
+
+        With `rotations` (the same reply in other orders), hits cycle through all of them.
+        """
         found = hot_key(query.wire)
         if found is None or generation != self.generation:
             return
-        self._make_room(len(reply))
+        size = len(reply) * (1 + len(rotations))
+        self._make_room(size)
+        if rotations:
+            start = found[1]
+            tails = Rotation([r[start:] for r in (reply, *rotations)])
+            self._entries[found[0]] = (reply[2:12], tails, scope, cell)
+            self._exact[query.wire[2:]] = (
+                Rotation([r[2:] for r in (reply, *rotations)]),
+                cell,
+            )
+            self._scopes.setdefault(scope, []).append((found[0], query.wire[2:]))
+            self._bytes += 2 * size
+            return
         self._entries[found[0]] = (reply[2:12], reply[found[1] :], scope, cell)
         self._bytes += len(reply)
         self._remember(found[0], query.wire, reply, scope, cell)

@@ -127,3 +127,14 @@ def test_byte_budget_bounds_the_cache() -> None:
         data = wire(f"n{i}.example.", use_edns=False)
         cache.store(decode_query(data), data + b"x" * 100, cache.generation, "*", CELL)
     assert cache._bytes <= 1000
+
+
+def test_rotations_are_served_in_turn_after_the_first() -> None:
+    cache = AnswerCache()
+    data = wire(use_edns=False)
+    first, second, third = (data + bytes([i]) for i in (1, 2, 3))
+    cache.store(decode_query(data), first, cache.generation, "*", CELL, (second, third))
+    served = [cache.reply(data) for _ in range(4)]
+    assert [reply[-1] if reply else None for reply in served] == [2, 3, 1, 2]
+    other_case = wire("WEB.demo.svc.cluster.local.", use_edns=False)
+    assert cache.reply(other_case) is not None

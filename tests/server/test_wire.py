@@ -151,7 +151,7 @@ async def test_names_outside_the_cluster_are_forwarded(
 ) -> None:
     upstream.script("example.com.", "answer", ("192.0.2.44",))
     reply = await client.ask("Example.COM.")
-    assert answers(reply) == ["Example.COM. 60 IN A 192.0.2.44"]
+    assert answers(reply) == ["Example.COM. 30 IN A 192.0.2.44"]  # `cache 30` caps the TTL
     assert reply.flags & dns.flags.RA and not reply.flags & dns.flags.AA
     assert upstream.seen()[-1].name == "example.com."
 
@@ -196,7 +196,7 @@ async def test_external_names_are_chased_through_the_chain(
     reply = await client.ask("docs.demo.svc.cluster.local.")
     assert [rr.to_text() for rr in reply.answer] == [
         "docs.demo.svc.cluster.local. 30 IN CNAME docs.example.com.",
-        "docs.example.com. 60 IN A 192.0.2.80",
+        "docs.example.com. 30 IN A 192.0.2.80",  # through `cache 30`, as CoreDNS's lookup
     ]
     assert upstream.seen()[-1].name == "docs.example.com."
 
@@ -217,3 +217,15 @@ async def test_an_unresolvable_external_target_still_gives_the_cname(
     assert [rr.to_text() for rr in reply.answer] == [
         "docs.demo.svc.cluster.local. 30 IN CNAME docs.example.com."
     ]
+
+
+async def test_loadbalanced_answers_rotate_even_when_pre_encoded(
+    served: App, client: Client
+) -> None:
+    orders = []
+    for _ in range(6):
+        reply = await client.ask("db.demo.svc.cluster.local.")
+        orders.append(tuple(rr.address for rr in reply.answer[0]))
+    assert len(set(orders)) == 3  # three endpoints, three orders, in turn
+    assert orders[:3] == orders[3:]
+    assert served.answers.hits >= 4

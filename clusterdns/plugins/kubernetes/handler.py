@@ -27,6 +27,7 @@ class KubernetesPlugin:
         self.holder = SnapshotHolder()
         self.store = ObjectStore()
         self._zone_changed = context.zone_changed
+        self._lookup = context.lookup
         self._synced = asyncio.Event()
         self.holder.subscribe(self._published)
         self.source: ManifestSource | LiveSource
@@ -71,8 +72,9 @@ class KubernetesPlugin:
         """An ExternalName's CNAME plus its target's records (CoreDNS backend_lookup.A).
 
         Targets in our zones are answered from the same snapshot (up to 8 links, no loops);
-        others are asked of the rest of the chain (cache, forward). If the target cannot be
-        resolved, the CNAME alone is the answer, as a resolver can still follow it.
+        others are looked up through the whole server from the top, so `cache` keeps them, as
+        CoreDNS's upstream lookup does (without a server, the rest of the chain). If the target
+        cannot be resolved, the CNAME alone is the answer: a resolver can still follow it.
         """
         chain = list(result.answer)
         seen = {request.query.name}
@@ -89,7 +91,8 @@ class KubernetesPlugin:
                 if not _ends_in_alias(inside):
                     break
                 continue
-            found = await next(
+            lookup = self._lookup or next
+            found = await lookup(
                 replace(request, query=make_query(target, request.query.qtype, request.query))
             )
             if found.answer is not None:
@@ -97,7 +100,15 @@ class KubernetesPlugin:
             elif found.wire is not None:
                 chain.extend(answer_records(found.wire)[1])
             break
-        return Response(self.name, answer=replace(result, answer=tuple(chain)))
+        ttl = min(record.ttl for record in chain)
+        # Pre-encoded for as long as its shortest TTL, and dropped by any zone change ("*").
+        return Response(
+            self.name,
+            answer=replace(result, answer=tuple(chain)),
+            cacheable=ttl > 0,
+            scope="*",
+            ttl=ttl,
+        )
 
     async def start(self) -> None:
         """Start the source (publishes the zone, or starts watching)."""

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from cachetools import LRUCache
 
+from clusterdns.dns.records import RType
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.loadbalance.rotate import (
     balance_answer,
@@ -16,6 +17,8 @@ from clusterdns.plugins.loadbalance.rotate import (
 # Questions whose turn is remembered; a forgotten one starts again at turn 0. A few hundred
 # KiB at most, and only questions with two or more addresses are counted.
 REMEMBERED_QUESTIONS = 4096
+ROTATIONS_KEPT = 4  # orderings of one answer the pre-encoded replies cycle through
+_ROTATED = (RType.A, RType.AAAA)
 
 
 class LoadBalanceHandler:
@@ -46,8 +49,11 @@ class LoadBalanceHandler:
             ordered = balance_answer(answer, 0)
             return response if ordered == answer else replace(response, answer=ordered)
         turn = self._take_turn(request)
-        # The order changes per query, so a pre-encoded copy must not be served again.
-        return replace(response, answer=balance_answer(answer, turn), cacheable=False)
+        # DESIGN §3: rather than shuffle per query, offer a few rotations; the server keeps
+        # them all pre-encoded and cycles through them.
+        distinct = min(ROTATIONS_KEPT, sum(1 for r in answer.answer if r.rtype in _ROTATED))
+        rotations = tuple(balance_answer(answer, turn + k) for k in range(1, distinct))
+        return replace(response, answer=balance_answer(answer, turn), rotations=rotations)
 
     def _balance_wire(self, request: Request, response: Response, wire: bytes) -> Response:
         found = wire_plan(wire)

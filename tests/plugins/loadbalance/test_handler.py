@@ -61,7 +61,10 @@ async def test_structured_answers_rotate_one_step_per_query() -> None:
     for _ in range(4):
         response = await ask(handler, request, THREE)
         orders.append([line.rsplit(" ", 1)[1] for line in lines(response.answer)])
-        assert response.cacheable is False  # the order changes per query: never pre-encoded
+        # The next orders ride along: the server pre-encodes them all and serves them in turn.
+        assert [[line.rsplit(" ", 1)[1] for line in lines(r)] for r in response.rotations] == [
+            orders[-1][k:] + orders[-1][:k] for k in (1, 2)
+        ]
         assert response.scope == "default/web"
         assert response.answer is not None and response.answer.authoritative
     assert orders == [
