@@ -145,7 +145,13 @@ class App:
         self.default_port = default_port
         env = dict(os.environ if environ is None else environ)
         self.environment = Environment(
-            self.registry, self.clock, random.Random(), read_text, env, self.shared
+            # SystemRandom: upstream query ids and probe names must not be predictable.
+            self.registry,
+            self.clock,
+            random.SystemRandom(),
+            read_text,
+            env,
+            self.shared,
         )
         self.servers: list[Server] = self._build(corefile)
         reloader = self.shared.get("reload", Reloader, Reloader)

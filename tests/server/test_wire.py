@@ -229,3 +229,8 @@ async def test_loadbalanced_answers_rotate_even_when_pre_encoded(
     assert len(set(orders)) == 3  # three endpoints, three orders, in turn
     assert orders[:3] == orders[3:]
     assert served.answers.hits >= 4
+
+
+async def test_zone_transfers_are_refused(client: Client) -> None:
+    reply = await client.tcp(dns.message.make_query("cluster.local.", "AXFR"))
+    assert reply.rcode() == dns.rcode.REFUSED

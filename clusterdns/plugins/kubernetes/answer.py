@@ -4,6 +4,7 @@ Follows kubernetes/dns docs/specification.md (schema 1.1.0) and, where it is sil
 `kubernetes` plugin (parse.go, kubernetes.go findServices/findPods, backend_lookup.go).
 """
 
+import ipaddress
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -250,7 +251,10 @@ def _entries(
         return []  # snapshots hold only entries with a Service; this keeps the types honest
     base = f"{service.name}.{service.namespace}.svc.{zone}"
     if service.type == "ExternalName":
-        return [] if endpoint else [_Entry(service.external_name, 0, base, alias=True)]
+        # CoreDNS answers only hostnames here: an IP in externalName names nothing.
+        if endpoint or _is_address(service.external_name.rstrip(".")):
+            return []
+        return [_Entry(service.external_name, 0, base, alias=True)]
     entries: list[_Entry] = []
     if service.headless or endpoint:
         for ep in ready_endpoints(view):
@@ -312,6 +316,14 @@ def _reverse(snapshot: ZoneSnapshot, config: KubernetesConfig, qname: str) -> li
     if not targets:
         raise _NameError
     return [Record(qname, RType.PTR, config.ttl, Target(t)) for t in targets]
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _address_type(address: str) -> RType:

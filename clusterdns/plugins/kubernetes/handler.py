@@ -5,6 +5,7 @@ import socket
 from dataclasses import replace
 
 from clusterdns.dns.message import answer_records, make_query
+from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record, RType, Target
 from clusterdns.plugin import Next, Request, Response, SetupContext
 from clusterdns.plugins.kubernetes.answer import answer, answer_scope, changed_scopes
@@ -52,6 +53,9 @@ class KubernetesPlugin:
         query = request.query
         if query.qclass != CLASS_IN:
             return await next(request)
+        if query.qtype in ZONE_TRANSFERS and longest_zone(query.name, self.config.zones):
+            # CoreDNS's kubernetes plugin does not transfer its zones.
+            return Response(self.name, answer=Answer(Rcode.REFUSED))
         snapshot = self.holder.current
         result = answer(snapshot, self.config, query.name, query.qtype)
         if result is None:
@@ -133,6 +137,7 @@ class KubernetesPlugin:
 
 
 MAX_CHASE = 8  # CoreDNS: at most 8 CNAMEs in a chain
+ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR
 CHASED_TYPES = (RType.A, RType.AAAA, RType.TXT)
 
 
