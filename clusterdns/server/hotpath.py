@@ -134,8 +134,8 @@ class AnswerCache:
         With `rotations` (the same reply in other orders), hits cycle through all of them.
         """
         found = hot_key(query.wire)
-        if found is None or generation != self.generation:
-            return
+        if found is None or generation != self.generation or self.max_entries == 0:
+            return  # max_entries 0: pre-encoding is off (a `log` plugin must see every query)
         size = len(reply) * (1 + len(rotations))
         self._make_room(size)
         if rotations:

@@ -197,3 +197,44 @@ def test_conf_flag_runs_a_corefile_and_bad_files_exit_1(tmp_path: Path) -> None:
         cwd=ROOT,
     )
     assert version.returncode == 0 and version.stdout.startswith("clusterdns ")
+
+
+async def test_lameduck_keeps_answering_while_ready_says_503(tmp_path: Path) -> None:
+    port = free_port()
+    text = (
+        f".:{port} {{\n    bind 127.0.0.1\n    health 127.0.0.1:0 {{\n        lameduck 1s\n    }}\n"
+        "    ready 127.0.0.1:0\n    kubernetes cluster.local {\n"
+        f"        manifests {ROOT / 'examples'}\n    }}\n}}\n"
+    )
+    app = App(text, "Corefile")
+    await app.start()
+    assert app.lameduck == 1.0
+    stopping = asyncio.create_task(app.stop(app.lameduck))
+    await asyncio.sleep(0)  # let stop() flip readiness
+    assert (await http_get(app, "/ready"))[0] == 503
+    reply = await Client(port).ask("web.demo.svc.cluster.local.")
+    assert reply.rcode() == dns.rcode.NOERROR and reply.answer
+    assert not stopping.done()
+    await stopping
+
+
+async def test_log_plugin_logs_each_query_in_coredns_format(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    text = (
+        f".:{port} {{\n    bind 127.0.0.1\n    log\n    kubernetes cluster.local {{\n"
+        f"        manifests {ROOT / 'examples'}\n    }}\n}}\n"
+    )
+    app = App(text, "Corefile")
+    await app.start()
+    caplog.set_level("INFO", logger="clusterdns.plugins.log")
+    try:
+        for _ in range(2):  # `log` turns pre-encoding off: both are logged
+            await Client(port).ask("web.demo.svc.cluster.local.")
+    finally:
+        await app.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("clusterdns.plugins.log")]
+    assert len(lines) == 2
+    assert '"A IN web.demo.svc.cluster.local. udp' in lines[0]
+    assert " NOERROR qr,aa,rd " in lines[0]

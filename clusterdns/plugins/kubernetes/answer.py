@@ -220,7 +220,7 @@ def _service(
     elif len(labels) == 5:
         # parse.go: two extra labels are _port._protocol (underscores optional).
         port, protocol = labels[0].removeprefix("_"), labels[1].removeprefix("_")
-    entries = _entries(view, zone, endpoint, port, protocol, config.ignore_empty_service)
+    entries = _entries(view, zone, endpoint, port, protocol, config)
     if not entries:
         raise _NameError
     if qtype in (RType.A, RType.AAAA):
@@ -243,7 +243,7 @@ def _alias(qname: str, entry: _Entry, config: KubernetesConfig) -> Record:
 
 
 def _entries(
-    view: ServiceEntry, zone: str, endpoint: str, port: str, protocol: str, ignore_empty: bool
+    view: ServiceEntry, zone: str, endpoint: str, port: str, protocol: str, config: KubernetesConfig
 ) -> list[_Entry]:
     """CoreDNS findServices: what one Service name (filtered by endpoint or port) resolves to."""
     service = view.service
@@ -257,7 +257,7 @@ def _entries(
         return [_Entry(service.external_name, 0, base, alias=True)]
     entries: list[_Entry] = []
     if service.headless or endpoint:
-        for ep in ready_endpoints(view):
+        for ep in ready_endpoints(view, config.endpoint_pod_names):
             if endpoint and ep.label != endpoint:
                 continue
             ports = [(p.name, p.protocol, p.port) for p in ep.ports] or [("", "", NO_PORT)]
@@ -265,7 +265,7 @@ def _entries(
                 if _port_matches(port, protocol, name, proto):
                     entries.append(_Entry(ep.address, number, f"{ep.label}.{base}"))
         return entries
-    if ignore_empty and not ready_addresses(view):
+    if config.ignore_empty_service and not ready_addresses(view):
         return []  # `ignore empty_service`: NXDOMAIN for a ClusterIP with nothing behind it
     for p in service.ports:
         if _port_matches(port, protocol, p.name, p.protocol):
@@ -310,7 +310,7 @@ def _reverse(snapshot: ZoneSnapshot, config: KubernetesConfig, qname: str) -> li
             view = snapshot.services[key]
             targets.extend(
                 f"{ep.label}.{key[1]}.{key[0]}.svc.{zone}"
-                for ep in ready_endpoints(view)
+                for ep in ready_endpoints(view, config.endpoint_pod_names)
                 if ep.address == address
             )
     if not targets:

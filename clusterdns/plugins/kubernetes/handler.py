@@ -33,7 +33,13 @@ class KubernetesPlugin:
         self.holder.subscribe(self._published)
         self.source: ManifestSource | LiveSource
         if config.manifests:
-            self.source = ManifestSource(config.manifests, self.store, self.holder, context.clock)
+            self.source = ManifestSource(
+                config.manifests,
+                self.store,
+                self.holder,
+                context.clock,
+                config.endpoint_pod_names,
+            )
         else:
             metrics = context.shared.get(
                 "kubernetes.metrics", KubernetesMetrics, lambda: KubernetesMetrics(context.registry)

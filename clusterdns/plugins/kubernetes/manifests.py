@@ -24,7 +24,7 @@ class ParsedManifests:
     errors: tuple[ManifestError, ...]
 
 
-def parse_manifests(text: str, source: str) -> ParsedManifests:
+def parse_manifests(text: str, source: str, pod_names: bool = False) -> ParsedManifests:
     """Every object in `text` (named `source` in errors); bad documents become errors."""
     objects: list[ClusterObject] = []
     errors: list[ManifestError] = []
@@ -33,7 +33,7 @@ def parse_manifests(text: str, source: str) -> ParsedManifests:
         for number, document in _documents(text, source):
             for field, raw in _items(document):
                 try:
-                    obj = _parse(raw, field)
+                    obj = _parse(raw, field, pod_names)
                 except ObjectError as exc:
                     errors.append(ManifestError(source, number, exc.field, exc.problem))
                     continue
@@ -66,11 +66,11 @@ def _items(document: Any) -> Iterator[tuple[str, Any]]:
     yield "", document
 
 
-def _parse(raw: Any, prefix: str) -> ClusterObject | None:
+def _parse(raw: Any, prefix: str, pod_names: bool) -> ClusterObject | None:
     if not isinstance(raw, Mapping):
         raise ObjectError(prefix.rstrip(".") or "document", "must be a mapping")
     try:
-        return parse_object(raw)
+        return parse_object(raw, pod_names)
     except ObjectError as exc:
         name = (
             raw.get("metadata", {}).get("name")

@@ -66,6 +66,7 @@ class Endpoint:
     address: str
     ready: bool
     hostname: str = ""
+    pod_name: str = ""  # kept only for `endpoint_pod_names`
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,28 +228,41 @@ def parse_service(raw: RawObject) -> Service:
     return Service(namespace, name, kind, addresses, ports, selector=selector)
 
 
-def _endpoints(item: Any, field: str, address_type: str) -> list[Endpoint | str]:
+def _endpoints(item: Any, field: str, address_type: str, pod_names: bool) -> list[Endpoint | str]:
     if not isinstance(item, dict):
         raise ObjectError(field, "must be a mapping")
     # Kubernetes API: an unset `ready` condition must be read as ready.
     ready = _get(item, "conditions.ready") is not False
     hostname = _name(str(item.get("hostname") or ""))
+    pod = _pod_name(item) if pod_names else ""
     endpoints: list[Endpoint | str] = []
     for index, raw in enumerate(_list(item, "addresses")):
         address = _address(raw, f"{field}.addresses[{index}]")
         if (":" in address) != (address_type == "IPv6"):
             raise ObjectError(f"{field}.addresses[{index}]", f"not an {address_type} address")
-        endpoints.append(_compact(Endpoint(address, ready, hostname)))
+        endpoints.append(_compact(Endpoint(address, ready, hostname, pod)))
     return endpoints
 
 
+def _pod_name(item: Any) -> str:
+    """The name of the Pod behind an endpoint (targetRef), lowercased."""
+    target = item.get("targetRef") if isinstance(item, dict) else None
+    if isinstance(target, dict) and target.get("kind", "Pod") == "Pod":
+        return str(target.get("name") or "").lower()
+    return ""
+
+
 def _compact(endpoint: Endpoint) -> Endpoint | str:
-    """The bare address for a ready endpoint without a hostname (see EndpointSlice)."""
-    return endpoint.address if endpoint.ready and not endpoint.hostname else endpoint
+    """The bare address for a ready endpoint with no names (see EndpointSlice)."""
+    plain = endpoint.ready and not endpoint.hostname and not endpoint.pod_name
+    return endpoint.address if plain else endpoint
 
 
-def parse_endpoint_slice(raw: RawObject) -> EndpointSlice | None:
-    """An EndpointSlice from its API dict; None for FQDN slices, which DNS does not serve."""
+def parse_endpoint_slice(raw: RawObject, pod_names: bool = False) -> EndpointSlice | None:
+    """An EndpointSlice from its API dict; None for FQDN slices, which DNS does not serve.
+
+    `pod_names` keeps each endpoint's Pod name, for `endpoint_pod_names`.
+    """
     namespace = _name(_text(raw, "metadata.namespace", required=False) or "default")
     name = _unique_name(_text(raw, "metadata.name"))
     labels = _get(raw, "metadata.labels") or {}
@@ -263,13 +277,13 @@ def parse_endpoint_slice(raw: RawObject) -> EndpointSlice | None:
     endpoints = tuple(
         endpoint
         for i, item in enumerate(_list(raw, "endpoints"))
-        for endpoint in _endpoints(item, f"endpoints[{i}]", address_type)
+        for endpoint in _endpoints(item, f"endpoints[{i}]", address_type, pod_names)
     )
     ports = _ports(_list(raw, "ports"), "ports")
     return EndpointSlice(namespace, name, _name(str(service)), endpoints, ports)
 
 
-def parse_endpoints(raw: RawObject) -> EndpointSlice:
+def parse_endpoints(raw: RawObject, pod_names: bool = False) -> EndpointSlice:
     """A legacy v1 Endpoints object, converted to one slice of its Service."""
     namespace, name = _namespaced(raw)
     endpoints: list[Endpoint | str] = []
@@ -284,7 +298,8 @@ def parse_endpoints(raw: RawObject) -> EndpointSlice:
                     raise ObjectError(field, "must be a mapping")
                 address = _address(item.get("ip"), f"{field}.ip")
                 hostname = _name(str(item.get("hostname") or ""))
-                endpoints.append(_compact(Endpoint(address, ready, hostname)))
+                pod = _pod_name(item) if pod_names else ""
+                endpoints.append(_compact(Endpoint(address, ready, hostname, pod)))
     unique_ports = _port_tuple(tuple(dict.fromkeys(ports)))
     return EndpointSlice(
         namespace, LEGACY_SLICE_PREFIX + name, name, tuple(endpoints), unique_ports
@@ -301,7 +316,7 @@ def parse_pod(raw: RawObject) -> Pod:
     return Pod(namespace, name, addresses)
 
 
-def parse_object(raw: RawObject) -> ClusterObject | None:
+def parse_object(raw: RawObject, pod_names: bool = False) -> ClusterObject | None:
     """The slim object for any supported kind; None for objects DNS ignores (FQDN slices)."""
     kind = raw.get("kind")
     if kind == NAMESPACE:
@@ -309,9 +324,9 @@ def parse_object(raw: RawObject) -> ClusterObject | None:
     if kind == SERVICE:
         return parse_service(raw)
     if kind == ENDPOINT_SLICE:
-        return parse_endpoint_slice(raw)
+        return parse_endpoint_slice(raw, pod_names)
     if kind == ENDPOINTS:
-        return parse_endpoints(raw)
+        return parse_endpoints(raw, pod_names)
     if kind == POD:
         return parse_pod(raw)
     raise ObjectError(

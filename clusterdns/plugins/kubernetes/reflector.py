@@ -96,13 +96,14 @@ class Reflector:
         settings: ReflectorSettings | None = None,
         rng: random.Random | None = None,
         clock: Clock | None = None,
+        parsers: Mapping[str, Parser] | None = None,
     ) -> None:
         self.resource = resource
         self.synced = threading.Event()
         self.stats = ReflectorStats()
         self._source = source
         self._store = store
-        parser = _PARSERS.get(resource.kind)
+        parser = {**_PARSERS, **(parsers or {})}.get(resource.kind)
         if parser is None:
             raise ValueError(
                 f"no parser for kind {resource.kind!r}; want one of {sorted(_PARSERS)}"
@@ -357,6 +358,7 @@ class Reflectors:
         settings: ReflectorSettings | None = None,
         rng: random.Random | None = None,
         clock: Clock | None = None,
+        parsers: Mapping[str, Parser] | None = None,
     ) -> None:
         self.all_synced = threading.Event()
         self._on_synced = on_synced
@@ -373,6 +375,7 @@ class Reflectors:
                 settings=settings,
                 rng=shared_rng,
                 clock=clock,
+                parsers=parsers,
             )
             for resource in resources
         )

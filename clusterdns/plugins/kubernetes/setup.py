@@ -193,6 +193,4 @@ def setup(directive: Directive, context: "SetupContext") -> "KubernetesPlugin":
     from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 
     config = parse_kubernetes(directive, context.zones)
-    if config.endpoint_pod_names:
-        raise directive_error(directive, "endpoint_pod_names is not supported yet")
     return KubernetesPlugin(config, context)

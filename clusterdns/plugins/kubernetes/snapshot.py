@@ -29,13 +29,17 @@ def live_slices(entry: ServiceEntry) -> tuple[EndpointSlice, ...]:
     return slices
 
 
-def ready_endpoints(entry: ServiceEntry) -> Iterator[EndpointView]:
+def ready_endpoints(entry: ServiceEntry, pod_names: bool = False) -> Iterator[EndpointView]:
     """Every ready endpoint address over all live slices, in slice-name order."""
     for piece in live_slices(entry):
         for endpoint in piece.members():
             if endpoint.ready:
-                # CoreDNS endpointHostname: the hostname, else the dashed IP.
-                label = endpoint.hostname or dashed_address(endpoint.address)
+                # CoreDNS endpointHostname: the hostname, the pod name if asked, the dashed IP.
+                label = (
+                    endpoint.hostname
+                    or (pod_names and endpoint.pod_name)
+                    or dashed_address(endpoint.address)
+                )
                 yield EndpointView(endpoint.address, label, endpoint.hostname, piece.ports)
 
 

@@ -3,9 +3,11 @@
 import asyncio
 import gc
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from clusterdns.clock import Clock
 from clusterdns.errors import ConfigError
@@ -20,6 +22,7 @@ from clusterdns.plugins.kubernetes.objects import (
     POD,
     SERVICE,
     ClusterObject,
+    parse_endpoint_slice,
 )
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, ZoneSnapshot, build_snapshot
@@ -45,7 +48,7 @@ def manifest_files(paths: Iterable[str]) -> list[Path]:
     return files
 
 
-def load_manifests(paths: Iterable[str]) -> list[ClusterObject]:
+def load_manifests(paths: Iterable[str], pod_names: bool = False) -> list[ClusterObject]:
     """Every object in the manifests; ConfigError listing one line per bad document."""
     objects: list[ClusterObject] = []
     problems: list[str] = []
@@ -55,7 +58,7 @@ def load_manifests(paths: Iterable[str]) -> list[ClusterObject]:
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(f"{path}: cannot read: {exc}")
             continue
-        parsed = parse_manifests(text, str(path))
+        parsed = parse_manifests(text, str(path), pod_names)
         objects.extend(parsed.objects)
         problems.extend(str(error) for error in parsed.errors)
     if problems:
@@ -80,9 +83,14 @@ class ManifestSource:
     """Objects read from manifest files at setup (so bad files fail start-up or the reload)."""
 
     def __init__(
-        self, paths: tuple[str, ...], store: ObjectStore, holder: SnapshotHolder, clock: Clock
+        self,
+        paths: tuple[str, ...],
+        store: ObjectStore,
+        holder: SnapshotHolder,
+        clock: Clock,
+        pod_names: bool = False,
     ) -> None:
-        self.objects = load_manifests(paths)
+        self.objects = load_manifests(paths, pod_names)
         self.store = store
         self.holder = holder
         self.clock = clock
@@ -151,6 +159,7 @@ class LiveSource:
             clock=clock,
             # Page size, watch length and backoff: tests shorten them through `shared`.
             settings=shared.get("kubernetes.reflector", ReflectorSettings, ReflectorSettings),
+            parsers=_pod_name_parsers() if config.endpoint_pod_names else None,
         )
         self.description = f"{api.source} ({api.host})"
         self._frozen = False
@@ -171,6 +180,11 @@ class LiveSource:
         await asyncio.to_thread(self.reflectors.stop)
         self.client.close()
         await self.feed.stop()
+
+
+def _pod_name_parsers() -> Mapping[str, Callable[[Mapping[str, Any]], ClusterObject | None]]:
+    """Slice parsing that keeps each endpoint's Pod name (`endpoint_pod_names`)."""
+    return {ENDPOINT_SLICE: partial(parse_endpoint_slice, pod_names=True)}
 
 
 def freeze_after_sync() -> None:

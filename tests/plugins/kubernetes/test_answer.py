@@ -1,7 +1,7 @@
 """Answer tables per section of kubernetes/dns docs/specification.md (and CoreDNS where silent)."""
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -407,3 +407,30 @@ def test_a_service_change_invalidates_its_scope_the_apex_and_reverse_only() -> N
     expected: frozenset[Hashable] = frozenset({("svc", "demo", "web"), ("zone",), ("reverse",)})
     assert changed_scopes(changes) == expected
     assert changed_scopes(Changes(frozenset(), namespaces=True, pods=False)) is None
+
+
+def test_endpoint_pod_names_name_endpoints_after_their_pods() -> None:
+    store = ObjectStore()
+    for obj in load_manifests([str(ROOT / "examples")], pod_names=True):
+        store.apply(obj)
+    snapshot = build_snapshot(store, None, None, serial=7, synced=True)
+    config = replace(CONFIG, endpoint_pod_names=True)
+    ask(
+        Case(
+            "web-6d4cf56db6-abcde.web.demo.svc.cluster.local.",
+            "A",
+            answer=["web-6d4cf56db6-abcde.web.demo.svc.cluster.local. 30 IN A 10.244.1.10"],
+        ),
+        snapshot,
+        config,
+    )
+    ask(
+        Case(
+            "db-0.db.demo.svc.cluster.local.",
+            "A",  # a hostname still wins
+            answer=["db-0.db.demo.svc.cluster.local. 30 IN A 10.244.2.10"],
+        ),
+        snapshot,
+        config,
+    )
+    ask(Case("10-244-1-10.web.demo.svc.cluster.local.", "A", rcode="NXDOMAIN"), snapshot, config)

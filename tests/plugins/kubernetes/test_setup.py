@@ -70,6 +70,11 @@ def parse(stanza: str) -> KubernetesConfig:
             id="manifests",
         ),
         pytest.param("kubernetes cluster.local {\n upstream\n}", {}, id="obsolete-upstream"),
+        pytest.param(
+            "kubernetes cluster.local {\n endpoint_pod_names\n}",
+            {"endpoint_pod_names": True},
+            id="endpoint-pod-names",
+        ),
     ],
 )
 def test_stanzas(stanza: str, expected: dict[str, object]) -> None:
