@@ -238,3 +238,30 @@ async def test_log_plugin_logs_each_query_in_coredns_format(
     assert len(lines) == 2
     assert '"A IN web.demo.svc.cluster.local. udp' in lines[0]
     assert " NOERROR qr,aa,rd " in lines[0]
+
+
+async def test_http_endpoints_answer_under_a_dns_flood(kubeadm: App) -> None:
+    await wait_ready(kubeadm)
+    port = kubeadm.addresses[0][1]
+    queries = [
+        dns.message.make_query(f"n{i}.default.svc.cluster.local.", "A").to_wire()
+        for i in range(3000)
+    ]
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        asyncio.DatagramProtocol, remote_addr=("127.0.0.1", port)
+    )
+    try:
+        for data in queries:  # a burst of misses: each one goes through decoding and the chain
+            transport.sendto(data)
+        health, ready, metrics = await asyncio.wait_for(
+            asyncio.gather(
+                http_get(kubeadm, "/health"),
+                http_get(kubeadm, "/ready"),
+                http_get(kubeadm, "/metrics"),
+            ),
+            timeout=10,
+        )
+    finally:
+        transport.close()
+    assert health == (200, "OK") and ready[0] == 200 and metrics[0] == 200
