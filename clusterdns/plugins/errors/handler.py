@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from clusterdns.clock import Clock
 from clusterdns.dns.message import Query
+from clusterdns.dns.mnemonics import type_text
 from clusterdns.dns.records import Answer, Rcode
 from clusterdns.errors import ClusterDNSError
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.errors.consolidate import Consolidator
-from clusterdns.plugins.log.mnemonics import type_text
 
 if TYPE_CHECKING:
     from clusterdns.plugins.errors.setup import ErrorsConfig

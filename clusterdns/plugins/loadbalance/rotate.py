@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from clusterdns.dns.records import Answer, Rcode, Record, RType
+from clusterdns.dns.wire import Section, WireMessage, WireRecord, walk
 from clusterdns.errors import WireError
-from clusterdns.plugins.loadbalance.wire import Section, WireMessage, WireRecord, walk
 
 _ADDRESS = frozenset((RType.A, RType.AAAA))
 _TRANSFERS = frozenset((251, 252))  # IXFR, AXFR: CoreDNS leaves zone transfers alone

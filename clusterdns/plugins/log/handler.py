@@ -5,10 +5,10 @@ from typing import TYPE_CHECKING
 
 from clusterdns.clock import Clock
 from clusterdns.dns.message import TCP_MAX_MESSAGE, UDP_MIN_PAYLOAD
+from clusterdns.dns.mnemonics import class_text, rcode_text, type_text
 from clusterdns.dns.names import is_subdomain
 from clusterdns.dns.records import Answer, Rcode
 from clusterdns.plugin import Next, Request, Response
-from clusterdns.plugins.log.mnemonics import class_text, rcode_text, type_text
 from clusterdns.plugins.log.reply import classify, reply_facts
 from clusterdns.plugins.log.template import flags_text, parse_format, render, seconds_text
 

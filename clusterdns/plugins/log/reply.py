@@ -6,9 +6,9 @@ from enum import Enum
 
 from clusterdns.dns.message import HEADER, TCP_MAX_MESSAGE, Query, encode_answer
 from clusterdns.dns.records import Rcode, RType
+from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import WireError
 from clusterdns.plugin import Response
-from clusterdns.plugins.loadbalance.wire import Section, walk
 
 CLASSES = ("all", "denial", "error", "success")
 _TRANSFERS = frozenset((251, 252))  # IXFR, AXFR

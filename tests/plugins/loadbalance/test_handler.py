@@ -7,9 +7,9 @@ import dns.rrset
 import pytest
 
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Target
+from clusterdns.dns.wire import walk
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.loadbalance.handler import LoadBalanceHandler
-from clusterdns.plugins.loadbalance.wire import walk
 from tests.plugins.loadbalance.conftest import build_request
 from tests.plugins.loadbalance.wirebuild import QUESTION_NAME, message, name, pointer, rr
 

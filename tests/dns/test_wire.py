@@ -7,8 +7,8 @@ import dns.rcode
 import dns.rrset
 import pytest
 
+from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import WireError
-from clusterdns.plugins.loadbalance.wire import Section, walk
 from tests.plugins.loadbalance.wirebuild import QUESTION_NAME, message, name, pointer, rr
 
 A_DATA = bytes([10, 0, 0, 1])
