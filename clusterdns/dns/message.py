@@ -358,17 +358,24 @@ def _header_only_tc(wire: bytes) -> bytes:
     return HEADER.pack(ident, flags | 0x0200, 0, 0, 0, 0)
 
 
-def make_query(name: str, qtype: int, template: Query) -> Query:
-    """A query for `name`/`qtype` with `template`'s id, RD/CD bits and EDNS (to chase a CNAME)."""
-    labels = [label.encode() for label in name.rstrip(".").split(".") if label]
-    flags = template.flags & 0x0110  # RD and CD
-    wire = HEADER.pack(template.id, flags, 1, 0, 0, 1 if template.edns else 0)
+def encode_query(
+    name: str, qtype: int, ident: int, flags: int = 0x0100, edns: Edns | None = None
+) -> bytes:
+    """The bytes of a query for `name` (absolute, ASCII labels) with these header flags."""
+    labels = [label.encode("ascii") for label in name.rstrip(".").split(".") if label]
+    wire = HEADER.pack(ident, flags, 1, 0, 0, 1 if edns else 0)
     wire += b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
     wire += struct.pack("!HH", qtype, CLASS.IN)
-    if template.edns is not None:
-        do = 0x8000 if template.edns.do else 0
-        wire += b"\x00" + struct.pack("!HHIH", RType.OPT, template.edns.payload, do, 0)
-    return decode_query(wire)
+    if edns is not None:
+        do = 0x8000 if edns.do else 0
+        wire += b"\x00" + struct.pack("!HHIH", RType.OPT, edns.payload, do, 0)
+    return wire
+
+
+def make_query(name: str, qtype: int, template: Query) -> Query:
+    """A query for `name`/`qtype` with `template`'s id, RD/CD bits and EDNS (to chase a CNAME)."""
+    flags = template.flags & 0x0110  # RD and CD
+    return decode_query(encode_query(name, qtype, template.id, flags, template.edns))
 
 
 def answer_records(wire: bytes) -> tuple[Rcode, tuple[Record, ...]]:

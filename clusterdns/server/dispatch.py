@@ -14,12 +14,13 @@ from clusterdns.dns.message import (
     error_reply,
     truncate_reply,
 )
+from clusterdns.dns.mnemonics import rcode_text
 from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode
 from clusterdns.errors import HeaderError, QueryRejected
 from clusterdns.plugin import Request, Response
 from clusterdns.server.hotpath import AnswerCache
-from clusterdns.server.metrics import ServerCounters, rcode_label, type_label
+from clusterdns.server.metrics import ServerCounters, type_label
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class Dispatcher:
             wire = encode_answer(query, response.answer or Answer(Rcode.SERVFAIL), max_size)
         family = "2" if ":" in client[0] else "1"
         request = (zone, protocol, family, type_label(query.qtype))
-        result = (zone, rcode_label(wire[3] & 0xF), response.plugin)
+        result = (zone, rcode_text(wire[3] & 0xF), response.plugin)
         self.counters.count(request, result, time.perf_counter() - started)
         if response.answer is not None and response.cacheable and protocol == "udp":
             cell = self.counters.cell(request, result)

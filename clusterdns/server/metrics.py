@@ -45,15 +45,6 @@ KNOWN_TYPES = {
     251: "IXFR",
     255: "ANY",
 }
-RCODES = {
-    0: "NOERROR",
-    1: "FORMERR",
-    2: "SERVFAIL",
-    3: "NXDOMAIN",
-    4: "NOTIMP",
-    5: "REFUSED",
-    16: "BADVERS",
-}
 
 RequestKey = tuple[str, str, str, str]  # zone, proto, family, type
 ResponseKey = tuple[str, str, str]  # zone, rcode, plugin
@@ -62,11 +53,6 @@ ResponseKey = tuple[str, str, str]  # zone, rcode, plugin
 def type_label(qtype: int) -> str:
     """CoreDNS's `type` label value for a query type."""
     return KNOWN_TYPES.get(qtype, "other")
-
-
-def rcode_label(rcode: int) -> str:
-    """CoreDNS's `rcode` label value."""
-    return RCODES.get(rcode, str(rcode))
 
 
 class HitCell:

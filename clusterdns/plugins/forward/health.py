@@ -10,11 +10,10 @@ import asyncio
 import contextlib
 import logging
 import random
-import struct
 from collections.abc import Awaitable, Callable, Mapping
 
-from clusterdns.dns.message import HEADER
-from clusterdns.dns.records import CLASS_IN, RType
+from clusterdns.dns.message import encode_query
+from clusterdns.dns.records import RType
 from clusterdns.errors import UpstreamError
 from clusterdns.plugins.forward.metrics import UpstreamMetrics
 from clusterdns.plugins.forward.setup import HealthCheck, Upstream
@@ -27,10 +26,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 def probe_wire(ident: int, domain: str, recursion_desired: bool) -> bytes:
     """A `DOMAIN IN NS` query, RD set or clear (domain: normalized, ASCII labels)."""
-    labels = domain.rstrip(".").split(".") if domain != "." else []
-    name = b"".join(bytes([len(label)]) + label.encode("ascii") for label in labels) + b"\x00"
-    flags = 0x0100 if recursion_desired else 0
-    return HEADER.pack(ident, flags, 1, 0, 0, 0) + name + struct.pack("!HH", RType.NS, CLASS_IN)
+    return encode_query(domain, RType.NS, ident, 0x0100 if recursion_desired else 0)
 
 
 class HealthChecker:

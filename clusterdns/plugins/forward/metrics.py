@@ -8,7 +8,7 @@ so dashboards written for either keep working.
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from clusterdns.plugins.forward.setup import RCODE_NAMES
+from clusterdns.dns.mnemonics import rcode_text
 
 PROXY_NAME = "forward"
 # CoreDNS plugin.TimeBuckets: 0.25 ms to 8 s, doubling.
@@ -82,11 +82,6 @@ class ForwardMetrics:
             "Counter of connection cache misses per upstream and protocol.",
             ("proxy_name", "to", "proto"),
         )
-
-
-def rcode_text(rcode: int) -> str:
-    """The `rcode` label value: miekg/dns's name, or the number for unnamed codes."""
-    return RCODE_NAMES[rcode] if 0 <= rcode < len(RCODE_NAMES) else str(rcode)
 
 
 class UpstreamMetrics:

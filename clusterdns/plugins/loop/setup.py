@@ -4,11 +4,11 @@ import asyncio
 import logging
 import os
 import socket
-import struct
 from collections.abc import Callable
 
 from clusterdns.corefile.directive import expect_args, expect_no_block
 from clusterdns.corefile.parser import Directive
+from clusterdns.dns.message import encode_query
 from clusterdns.plugin import Next, Request, Response, SetupContext
 
 logger = logging.getLogger(__name__)
@@ -71,19 +71,9 @@ class LoopPlugin:
             asyncio.DatagramProtocol, remote_addr=(host, port), family=family
         )
         try:
-            transport.sendto(_probe_query(self.probe))
+            transport.sendto(encode_query(self.probe, HINFO, 0x4C50))
         finally:
             transport.close()
-
-
-def _probe_query(name: str) -> bytes:
-    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.rstrip(".").split(".") if p)
-    return (
-        struct.pack("!HHHHHH", 0x4C50, 0x0100, 1, 0, 0, 0)
-        + labels
-        + b"\x00"
-        + struct.pack("!HH", HINFO, 1)
-    )
 
 
 def _exit(message: str) -> None:
