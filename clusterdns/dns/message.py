@@ -12,6 +12,7 @@ from dnslib import CLASS, EDNS0, RR, DNSBuffer, DNSHeader, DNSLabel, DNSQuestion
 from dnslib import dns as dnslib_rdata
 
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Srv, Target, Txt
+from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import HeaderError, QueryRejected, WireError
 
 HEADER = struct.Struct("!HHHHHH")
@@ -306,51 +307,26 @@ def with_id(wire: bytes, ident: int) -> bytes:
 def truncate_reply(wire: bytes, max_size: int) -> bytes:
     """A foreign reply cut to fit `max_size`: the answers that fit, its OPT kept, TC set.
 
-    Walks record boundaries in the bytes instead of decoding: linear in the reply's size,
-    however many records it holds (RFC 2181 9).
+    Walks record boundaries in the bytes (dns.wire) instead of decoding: linear in the
+    reply's size, however many records it holds (RFC 2181 9).
     """
     try:
-        ends, opt = _record_ends(wire)
-    except (WireError, struct.error, IndexError):
+        message = walk(wire)
+    except WireError:
         return _header_only_tc(wire)
+    opt = b"".join(
+        wire[r.start : r.end] for r in message.section(Section.ADDITIONAL) if r.rtype == RType.OPT
+    )
     budget = max_size - len(opt)
-    kept = 0
-    for end in ends:
-        if end > budget:
+    cut, kept = message.question_end, 0
+    for record in message.section(Section.ANSWER):
+        if record.end > budget:
             break
-        kept += 1
-    cut = ends[kept - 1] if kept else _question_end(wire)
+        cut, kept = record.end, kept + 1
     head = bytearray(wire[:cut])
     head[2] |= 0x02
     struct.pack_into("!HHH", head, 6, kept, 0, 1 if opt else 0)
     return bytes(head) + opt
-
-
-def _question_end(wire: bytes) -> int:
-    offset = HEADER.size
-    for _ in range(struct.unpack_from("!H", wire, 4)[0]):
-        offset = _skip_name(wire, offset)[1] + 4
-    return offset
-
-
-def _record_ends(wire: bytes) -> tuple[list[int], bytes]:
-    """End offsets of the answer records, and the bytes of the OPT record (b'' if none)."""
-    _, _, _, ancount, nscount, arcount = HEADER.unpack_from(wire)
-    offset = _question_end(wire)
-    ends: list[int] = []
-    opt = b""
-    for index in range(ancount + nscount + arcount):
-        start = offset
-        is_root, offset = _skip_name(wire, offset)
-        rtype, _, _, rdlength = struct.unpack_from("!HHIH", wire, offset)
-        offset += 10 + rdlength
-        if offset > len(wire):
-            raise HeaderError("record runs past the reply")
-        if index < ancount:
-            ends.append(offset)
-        elif rtype == RType.OPT and is_root:
-            opt = wire[start:offset]
-    return ends, opt
 
 
 def _header_only_tc(wire: bytes) -> bytes:
