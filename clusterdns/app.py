@@ -254,7 +254,7 @@ class App:
         return self.addresses
 
     async def _start_server(self, server: Server) -> None:
-        dispatcher = Dispatcher(server.blocks, AnswerCache(), server.counters)
+        dispatcher = Dispatcher(server.blocks, counters=server.counters)
         self.dispatchers.append(dispatcher)
         port = server.port
         for address in server.addresses:

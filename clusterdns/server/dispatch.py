@@ -48,10 +48,11 @@ class Dispatcher:
     def __init__(
         self,
         blocks: list[ServerBlock],
-        answers: AnswerCache,
+        answers: AnswerCache | None = None,
         counters: ServerCounters | None = None,
     ) -> None:
-        self.answers = answers
+        # Listeners pass their own caches to handle(); without one, nothing is pre-encoded.
+        self.answers = answers if answers is not None else AnswerCache(max_entries=0)
         self.counters = counters or ServerCounters("dns://:53")
         self.stats = DispatchStats()
         self.blocks: list[ServerBlock] = []

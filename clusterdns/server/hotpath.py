@@ -136,22 +136,19 @@ class AnswerCache:
         found = hot_key(query.wire)
         if found is None or generation != self.generation or self.max_entries == 0:
             return  # max_entries 0: pre-encoding is off (a `log` plugin must see every query)
-        size = len(reply) * (1 + len(rotations))
-        self._make_room(size)
+        key, question_end = found
         if rotations:
-            start = found[1]
-            tails = Rotation([r[start:] for r in (reply, *rotations)])
-            self._entries[found[0]] = (reply[2:12], tails, scope, cell)
-            self._exact[query.wire[2:]] = (
-                Rotation([r[2:] for r in (reply, *rotations)]),
-                cell,
-            )
-            self._scopes.setdefault(scope, []).append((found[0], query.wire[2:]))
-            self._bytes += 2 * size
-            return
-        self._entries[found[0]] = (reply[2:12], reply[found[1] :], scope, cell)
-        self._bytes += len(reply)
-        self._remember(found[0], query.wire, reply, scope, cell)
+            replies = (reply, *rotations)
+            tail: Tail = Rotation([r[question_end:] for r in replies])
+            exact_tail: Tail = Rotation([r[2:] for r in replies])
+        else:
+            tail, exact_tail = reply[question_end:], reply[2:]
+        size = 2 * len(reply) * (1 + len(rotations))  # the keyed and the exact copies
+        self._make_room(size)
+        self._entries[key] = (reply[2:12], tail, scope, cell)
+        self._exact[query.wire[2:]] = (exact_tail, cell)
+        self._scopes.setdefault(scope, []).append((key, query.wire[2:]))
+        self._bytes += size
 
     def _remember(self, key: bytes, data: bytes, reply: bytes, scope: Scope, cell: HitCell) -> None:
         # Every letter-case variant of a question gets its own exact entry (resolvers that
