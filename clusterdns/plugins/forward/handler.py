@@ -186,7 +186,3 @@ def _answers(summary: ReplySummary, query: Query, wire: bytes) -> bool:
         and summary.qtype == query.qtype
         and summary.qclass == query.qclass
     )
-
-
-# The name app.py wires; one class serves both.
-ForwardHandler = ForwardPlugin
