@@ -87,6 +87,7 @@ class KubernetesPlugin:
         cannot be resolved, the CNAME alone is the answer: a resolver can still follow it.
         """
         chain = list(result.answer)
+        resolved = False
         seen = {request.query.name}
         for _ in range(MAX_CHASE):
             target = _alias_target(chain[-1])
@@ -99,18 +100,25 @@ class KubernetesPlugin:
                     break
                 chain.extend(inside.answer)
                 if not _ends_in_alias(inside):
+                    resolved = True
                     break
                 continue
             lookup = self._lookup or next
             found = await lookup(
                 replace(request, query=make_query(target, request.query.qtype, request.query))
             )
+            before = len(chain)
             if found.answer is not None:
                 chain.extend(found.answer.answer)
             elif found.wire is not None:
                 chain.extend(answer_records(found.wire)[1])
+            resolved = len(chain) > before
             break
         ttl = min(record.ttl for record in chain)
+        if not resolved:
+            # A target that did not resolve (upstream down, NXDOMAIN) is asked again soon:
+            # CoreDNS's cache keeps such a failure for 5 s at most, not the answer's TTL.
+            ttl = min(ttl, UNRESOLVED_TTL)
         # Pre-encoded for as long as its shortest TTL, and dropped by any zone change ("*").
         return Response(
             self.name,
@@ -143,6 +151,7 @@ class KubernetesPlugin:
 
 
 MAX_CHASE = 8  # CoreDNS: at most 8 CNAMEs in a chain
+UNRESOLVED_TTL = 5  # seconds an ExternalName answer without its target's records is kept
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR
 CHASED_TYPES = (RType.A, RType.AAAA, RType.TXT)
 
