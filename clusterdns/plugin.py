@@ -54,6 +54,9 @@ class Response:
     rotations: tuple[Answer, ...] = ()
     # Seconds a pre-encoded copy may be served at most (answers holding upstream records).
     ttl: float | None = None
+    # `answer` already encoded in full for this request's query (by `log`, which needs its
+    # size): the server sends these bytes when they fit instead of encoding again.
+    encoded: bytes | None = None
 
 
 Next = Callable[[Request], Awaitable[Response]]

@@ -218,6 +218,9 @@ class Dispatcher:
 
     def _encode(self, query: Query, response: Response, protocol: str, max_size: int) -> bytes:
         if response.answer is not None:
+            encoded = response.encoded
+            if encoded is not None and len(encoded) <= max_size:
+                return encoded  # the same bytes encode_answer would make: nothing was cut
             return encode_answer(query, response.answer, max_size)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire

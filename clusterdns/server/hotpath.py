@@ -91,6 +91,7 @@ Tail = bytes | Rotation
 # both tables and of its scope, and the bytes objects' own headers.
 ENTRY_OVERHEAD = 560
 EXACT_OVERHEAD = 200  # each further letter-case variant remembered by its exact bytes
+_EXACT_PER_ENTRY = 8  # exact-bytes variants (case, cookies) remembered per question
 _SEEN_LIMIT = 8192  # questions seen once, waiting for a second sighting
 
 
@@ -170,10 +171,10 @@ class AnswerCache:
         if isinstance(tail, Rotation):
             return data[:2] + entry.head + data[12:question_end] + tail.next()
         reply = data[:2] + entry.head + data[12:question_end] + tail
-        if len(data) <= question_end + 11 and len(entry.exacts) < 8:
-            # Queries with EDNS options are not remembered by their exact bytes (a per-query
-            # cookie or padding would fill the table with one-off entries), nor more than a
-            # few letter-case variants of one question (resolvers that randomise case).
+        if len(entry.exacts) < _EXACT_PER_ENTRY:
+            # Remembered by its exact bytes too: a client's cookie stays the same for a
+            # server, so its repeats are one lookup. Only a few variants per question (case
+            # randomised by resolvers, per-query padding) are kept, so they cannot pile up.
             self._remember(entry, data[2:], reply[2:])
         return reply
 
@@ -213,9 +214,8 @@ class AnswerCache:
         self._entries[key] = entry
         self._scopes.setdefault(scope, []).append(entry)
         self._bytes += size
-        if len(query.wire) <= question_end + 11:
-            exact_tail = Rotation([r[2:] for r in replies]) if rotations else reply[2:]
-            self._remember(entry, query.wire[2:], exact_tail)
+        exact_tail = Rotation([r[2:] for r in replies]) if rotations else reply[2:]
+        self._remember(entry, query.wire[2:], exact_tail)
 
     def _admit(self, key: bytes) -> bool:
         """True on a question's `admit_after`-th sighting (a count of one admits at once)."""
