@@ -176,14 +176,24 @@ def error_reply(data: bytes, rcode: int) -> bytes:
     return HEADER.pack(ident, reply_flags, 0, 0, 0, 0)
 
 
-def encode_answer(query: Query, answer: Answer, max_size: int) -> bytes:
+BIG_ANSWER = 64  # records from which an encoding is worth keeping for the next query
+BIG_BODIES_KEPT = 64
+# (answer's id, question labels, budget) -> (the answer, bytes after the question, counts, TC)
+BodyMemo = dict[
+    tuple[int, tuple[bytes, ...], int], tuple[Answer, bytes, tuple[int, int, int], bool]
+]
+
+
+def encode_answer(
+    query: Query, answer: Answer, max_size: int, bodies: BodyMemo | None = None
+) -> bytes:
     """Encode `answer` to `query`, cut to `max_size` bytes.
 
     Records are packed once, in order, and the message ends after the last one that fits
     (CoreDNS request.Scrub keeps what fits too). TC is set only when an answer record was
     left out (RFC 2181 9). The question is written with the client's own bytes (its letter
     case), and owner names equal to the question compress to a pointer at it, so the client
-    sees its own case.
+    sees its own case. With `bodies`, big answers reuse their encoding from earlier queries.
     """
     opt = opt_bytes(query.edns, int(answer.rcode)) if query.edns is not None else b""
     flags = (
@@ -194,8 +204,30 @@ def encode_answer(query: Query, answer: Answer, max_size: int) -> bytes:
         | (int(answer.rcode) & 0xF)
     )
     head = HEADER.pack(query.id, flags, 1, 0, 0, 0) + query.wire[HEADER.size : query.question_end]
-    out, counts, truncated = encode_records(head, query.labels, answer, max_size - len(opt))
+    budget = max_size - len(opt)
+    if bodies is not None and len(answer.answer) >= BIG_ANSWER:
+        return _encode_big(head, query, answer, budget, opt, bodies)
+    out, counts, truncated = encode_records(head, query.labels, answer, budget)
     return finish(out, counts, opt, truncated)
+
+
+def _encode_big(
+    head: bytes, query: Query, answer: Answer, budget: int, opt: bytes, bodies: BodyMemo
+) -> bytes:
+    """A big answer's records are encoded once per (answer, question name, size) and reused.
+
+    Names in the records point only at the question (offset 12, its lowercased labels) or at
+    each other, so the bytes after the question serve any letter case of the same question.
+    """
+    key = (id(answer), query.labels, budget)
+    found = bodies.get(key)
+    if found is None or found[0] is not answer:
+        out, counts, truncated = encode_records(head, query.labels, answer, budget)
+        if len(bodies) >= BIG_BODIES_KEPT:
+            bodies.pop(next(iter(bodies)))
+        found = (answer, bytes(out[len(head) :]), counts, truncated)
+        bodies[key] = found
+    return finish(bytearray(head) + found[1], found[2], opt, found[3])
 
 
 def splice_question(query: Query, wire: bytes) -> bytes:

@@ -11,6 +11,7 @@ from clusterdns.chain import Chain
 from clusterdns.clock import Clock, SystemClock
 from clusterdns.dns.message import (
     TCP_MAX_MESSAGE,
+    BodyMemo,
     Query,
     decode_query,
     encode_answer,
@@ -112,6 +113,7 @@ class Dispatcher:
         self.clock = clock or SystemClock()
         self.stats = DispatchStats()
         self.panic_log = PanicLog(self.clock)
+        self._bodies: BodyMemo = {}  # big answers' encodings (dns.message.encode_answer)
         self.blocks: list[ServerBlock] = []
         self.replace_blocks(blocks)
 
@@ -221,7 +223,7 @@ class Dispatcher:
             encoded = response.encoded
             if encoded is not None and len(encoded) <= max_size:
                 return encoded  # the same bytes encode_answer would make: nothing was cut
-            return encode_answer(query, response.answer, max_size)
+            return encode_answer(query, response.answer, max_size, self._bodies)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire
 

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from clusterdns.app import App, ServeOptions
 from clusterdns.chain import Chain
+from clusterdns.dns.message import BodyMemo, decode_query, encode_answer
+from clusterdns.dns.records import Address, Answer, Rcode, Record, RType
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.source import ManifestSource, publish_objects
@@ -23,6 +25,7 @@ from clusterdns.server.dispatch import Dispatcher, ServerBlock, run_now
 from clusterdns.server.hotpath import AnswerCache
 from tests.conftest import EXAMPLES
 from tests.fakes.plugins import FakeClock
+from tests.fakes.upstream import FakeUpstream
 
 CLIENT = ("127.0.0.1", 5300)
 QUESTION = b"\x03web\x04demo\x03svc\x07cluster\x05local\x00\x00\x01\x00\x01"
@@ -270,3 +273,50 @@ def test_pre_encoded_replies_equal_the_decoding_path(batch: list[bytes]) -> None
             assert served == expected, data.hex()
 
     asyncio.run(check())
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "records", "kept_for"),
+    [
+        pytest.param("answer", 2, 30, id="resolved-kept-for-its-ttl"),
+        pytest.param("servfail", 1, 5, id="unresolved-asked-again-within-5s"),
+    ],
+)
+async def test_external_name_answers_say_how_long_they_may_be_kept(
+    served: App, upstream: FakeUpstream, behaviour: str, records: int, kept_for: float
+) -> None:
+    if behaviour == "answer":
+        upstream.script("docs.example.com.", "answer", ("192.0.2.80",))
+    else:
+        upstream.script("docs.example.com.", "servfail")
+    (plugin,) = served.plugins("kubernetes")
+    assert isinstance(plugin, KubernetesPlugin)
+    query = decode_query(make("docs.demo.svc.cluster.local.", use_edns=False))
+
+    async def unused(request: Request) -> Response:
+        raise AssertionError("the target is looked up through the server, not `next`")
+
+    response = await plugin.serve(Request(query, "udp", CLIENT), unused)
+    assert response.answer is not None and len(response.answer.answer) == records
+    assert response.cacheable and response.ttl == kept_for
+
+
+def test_big_answers_reuse_their_encoding_for_any_letter_case() -> None:
+    answer = Answer(
+        Rcode.NOERROR,
+        tuple(
+            Record(
+                "many.demo.svc.cluster.local.", RType.A, 30, Address(f"10.1.{i // 256}.{i % 256}")
+            )
+            for i in range(300)
+        ),
+        authoritative=True,
+    )
+    bodies: BodyMemo = {}
+    for name in ("many.demo.svc.cluster.local.", "MANY.Demo.svc.cluster.local."):
+        for size in (512, 65535):
+            decoded = decode_query(make(name, use_edns=False))
+            assert encode_answer(decoded, answer, size, bodies) == encode_answer(
+                decoded, answer, size
+            )
+    assert len(bodies) == 2  # one per size: the case variant reused them
