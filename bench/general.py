@@ -28,6 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench import servers
 from bench.generate import (
     ZONE_FILE,
     default_namespaces,
@@ -265,7 +266,7 @@ def big_run(server: ServerProcess, connections: int = 4, each: int = 50) -> dict
 
 def benchmark(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
     """Run the chosen workloads; return their rows and the `big` figures."""
-    out = REPO / "bench" / "out" / "general"
+    out = REPO / "bench" / "out" / ("general-" + servers.REPO.name)
     out.mkdir(parents=True, exist_ok=True)
     namespaces = default_namespaces(1000)
     zone = write_zone(out / ZONE_FILE, 1000, namespaces)
@@ -388,7 +389,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-core", type=int, default=1)
     parser.add_argument("--quiet-wait", type=float, default=20.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--repo", type=Path, help="serve with the clusterdns of this checkout (a before figure)"
+    )
     args = parser.parse_args(argv)
+    if args.repo is not None:
+        servers.REPO = args.repo.resolve()  # the servers' PYTHONPATH and working directory
     rows, figures = benchmark(args)
     if args.json:
         print(

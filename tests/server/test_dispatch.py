@@ -224,9 +224,9 @@ NAMES = [
 TYPES = ["A", "AAAA", "SRV", "TXT", "PTR", "CNAME", "SOA", "NS", "MX", "ANY"]
 OPTIONS = [
     COOKIE,
-    dns.edns.GenericOption(12, b"\0" * 16),  # padding
+    dns.edns.GenericOption(dns.edns.OptionType.PADDING, b"\0" * 16),  # padding
     dns.edns.ECSOption("192.0.2.0", 24),
-    dns.edns.GenericOption(65001, b"unknown"),
+    dns.edns.GenericOption(dns.edns.OptionType.make(65001), b"unknown"),
 ]
 
 

@@ -36,7 +36,10 @@ def _overlong_option(data: bytes) -> bytearray:
         pytest.param(wire(use_edns=0, payload=1232), True, id="edns-no-options"),
         pytest.param(wire(use_edns=0, options=[COOKIE]), True, id="cookie"),
         pytest.param(
-            wire(use_edns=0, options=[COOKIE, dns.edns.GenericOption(12, b"\0" * 20)]),
+            wire(
+                use_edns=0,
+                options=[COOKIE, dns.edns.GenericOption(dns.edns.OptionType.PADDING, b"\0" * 20)],
+            ),
             True,
             id="cookie-and-padding",
         ),
@@ -46,7 +49,11 @@ def _overlong_option(data: bytes) -> bytearray:
             id="client-subnet",
         ),
         pytest.param(
-            wire(use_edns=0, options=[dns.edns.GenericOption(65001, b"x")]), True, id="unknown"
+            wire(
+                use_edns=0, options=[dns.edns.GenericOption(dns.edns.OptionType.make(65001), b"x")]
+            ),
+            True,
+            id="unknown",
         ),
         pytest.param(wire(use_edns=0, options=[COOKIE])[:-1], False, id="option-cut-short"),
         pytest.param(
@@ -222,8 +229,8 @@ def test_the_budget_counts_at_least_what_entries_really_hold() -> None:
     before = tracemalloc.get_traced_memory()[0]
     for query, reply in zip(decoded, replies, strict=True):
         cache.store(query, reply, cache.generation, ("svc", query.name), CELL)
-    for query in queries:  # one case variant each, remembered by its exact bytes
-        cache.reply(query[:12] + query[12:].upper()[:-4] + query[-4:], NOW)
+    for data in queries:  # one case variant each, remembered by its exact bytes
+        cache.reply(data[:12] + data[12:].upper()[:-4] + data[-4:], NOW)
     real = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
     assert len(cache) == 5000
