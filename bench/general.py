@@ -14,6 +14,7 @@ file served by the same server in the same run (or beside Knot on the same query
 - `log`: the mixed file against a server whose Corefile adds `log`.
 - `big`: 4 TCP connections pipelining 50 queries each for a 2,000-endpoint headless Service,
   while a UDP probe asks another name every 10 ms: the probe's p99 and losses.
+- `flood`: 300,000 never-repeated names, once each, against a fresh server: its RSS growth.
 """
 
 import argparse
@@ -46,10 +47,11 @@ from bench.servers import (
     knot_server,
     knot_version,
     nxdomain_upstream,
+    proc_sample,
     running,
 )
 
-WORKLOADS = ("cookie", "unique", "external", "log", "big")
+WORKLOADS = ("cookie", "unique", "external", "log", "big", "flood")
 COOKIE_OPTION = "10:0102030405060708"  # dnsperf -E code:hex (RFC 7873 client cookie)
 BIG_ENDPOINTS = 2000
 
@@ -115,13 +117,15 @@ def dnsperf(
     queries: Path,
     args: argparse.Namespace,
     extra: tuple[str, ...] = (),
+    seconds: int | None = None,
 ) -> RunReport:
     """One max-throughput dnsperf run (`bench.run`'s settings) over `queries`."""
-    options = ["-d", str(queries), "-t", "2", "-l", str(args.seconds), "-T", "1", "-c", "1"]
+    limit = seconds or args.seconds
+    options = ["-d", str(queries), "-t", "2", "-l", str(limit), "-T", "1", "-c", "1"]
     options += ["-q", "100", *extra]
     if args.quiet_wait > 0:
         wait_for_quiet(args.quiet_wait)
-    return run_dnsperf(server, name, options, args.client_core, args.seconds)
+    return run_dnsperf(server, name, options, args.client_core, limit)
 
 
 def log_server(zone: Path, out: Path, core: int, timeout: float) -> ServerProcess:
@@ -352,6 +356,17 @@ def benchmark(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
             )
         )
     figures: dict[str, float] = {}
+    if "flood" in wanted:
+        flood = write_lines(out / "queries-flood.txt", unique_lines(300_000, namespaces))
+        fresh = clusterdns_server(zone.path, args.server_core, 60)
+        with running(fresh):
+            dnsperf(fresh, "flood warm-up", mixed, args, ("-n", "2"))
+            before = proc_sample(fresh.pid).rss_kib / 1024
+            dnsperf(fresh, "flood", flood, args, ("-n", "1"), seconds=180)
+            after = proc_sample(fresh.pid)
+        figures["flood_rss_before_mib"] = before
+        figures["flood_rss_after_mib"] = after.rss_kib / 1024
+        figures["flood_rss_growth_mib"] = after.rss_kib / 1024 - before
     if "big" in wanted:
         big = clusterdns_server(big_zone(out / "big.json"), args.server_core, 60)
         with running(big):

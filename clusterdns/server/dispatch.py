@@ -193,14 +193,17 @@ class Dispatcher:
         result: tuple[str, str, str],
         max_size: int,
     ) -> None:
-        if cache.max_entries == 0:
-            return
+        admitted = cache.admit(query, generation)
+        if admitted is None:
+            return  # a first sighting (or pre-encoding is off): nothing more to make
         cell = self.counters.cell(request, result)
-        rotations = tuple(encode_answer(query, a, max_size) for a in response.rotations)
+        rotations = tuple(
+            encode_answer(query, a, max_size, self._bodies) for a in response.rotations
+        )
         # Answers holding upstream records end with their TTL: the store checks the expiry
         # on each hit, so no timer is armed per answer.
         expires = float("inf") if response.ttl is None else self.clock.monotonic() + response.ttl
-        cache.store(query, wire, generation, response.scope, cell, rotations, expires)
+        cache.store(query, wire, generation, response.scope, cell, rotations, expires, admitted)
 
     async def _respond(
         self,

@@ -187,16 +187,16 @@ class AnswerCache:
         cell: HitCell,
         rotations: tuple[bytes, ...] = (),
         expires: float = math.inf,
+        admitted: tuple[bytes, int] | None = None,
     ) -> None:
         """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`.
 
         With `rotations` (the same reply in other orders), hits cycle through all of them.
-        `expires` (monotonic seconds) ends answers that hold upstream records.
+        `expires` (monotonic seconds) ends answers that hold upstream records. `admitted` is
+        what `admit` returned for this query (else it is asked here).
         """
-        if generation != self.generation or self.max_entries == 0:
-            return  # max_entries 0: pre-encoding is off (a `log` plugin must see every query)
-        found = hot_key(query.wire)
-        if found is None or not self._admit(found[0]):
+        found = admitted or self.admit(query, generation)
+        if found is None:
             return
         key, question_end = found
         old = self._entries.get(key)
@@ -216,6 +216,19 @@ class AnswerCache:
         self._bytes += size
         exact_tail = Rotation([r[2:] for r in replies]) if rotations else reply[2:]
         self._remember(entry, query.wire[2:], exact_tail)
+
+    def admit(self, query: Query, generation: int) -> tuple[bytes, int] | None:
+        """(hot key, question end) when the reply to `query` should be stored now, else None.
+
+        None for questions the hot path cannot key, for replies computed before a change, and
+        for a question's first sighting; asking counts as a sighting.
+        """
+        if generation != self.generation or self.max_entries == 0:
+            return None  # max_entries 0: pre-encoding is off (a `log` plugin sees every query)
+        found = hot_key(query.wire)
+        if found is None or not self._admit(found[0]):
+            return None
+        return found
 
     def _admit(self, key: bytes) -> bool:
         """True on a question's `admit_after`-th sighting (a count of one admits at once)."""
