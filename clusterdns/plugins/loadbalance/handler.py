@@ -19,6 +19,7 @@ from clusterdns.plugins.loadbalance.rotate import (
 REMEMBERED_QUESTIONS = 4096
 ROTATIONS_KEPT = 4  # orderings of one answer the pre-encoded replies cycle through
 _ROTATED = (RType.A, RType.AAAA)
+_AT_MOST_ONE = (b"\x00\x00", b"\x00\x01")  # ANCOUNT bytes of a reply with 0 or 1 answers
 BIG_SECTION = 64  # answer records from which the orders are made once and kept
 BIG_ANSWERS_KEPT = 64
 
@@ -81,6 +82,8 @@ class LoadBalanceHandler:
         return replace(response, answer=orders[turn], rotations=rotations)
 
     def _balance_wire(self, request: Request, response: Response, wire: bytes) -> Response:
+        if wire[6:8] in _AT_MOST_ONE:
+            return response  # one answer record or none: no order to change, nothing to walk
         found = wire_plan(wire)
         if found is None:
             return response
