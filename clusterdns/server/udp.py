@@ -75,15 +75,16 @@ class UdpServer:
 
     def _miss(self, data: bytes, addr: tuple[str, int]) -> bytes | None:
         """Answer a miss at once when no plugin waits; else finish it in a task."""
-        if len(self._tasks) >= _MAX_PENDING:
-            # A flood of slow queries (e.g. to a silent upstream) must not grow memory and
-            # file descriptors without bound: past this many in flight, drop, as a full
-            # socket buffer would.
-            self.dropped += 1
-            return None
         outcome = self.dispatcher.serve_now(data, "udp", addr, self.answers)
         if not isinstance(outcome, asyncio.Task):
             return outcome
+        if len(self._tasks) >= _MAX_PENDING:
+            # A flood of slow queries (e.g. to a silent upstream) must not grow memory and
+            # file descriptors without bound: past this many waiting, drop, as a full socket
+            # buffer would. Answers that need no wait are still given.
+            outcome.cancel()
+            self.dropped += 1
+            return None
         self._tasks.add(outcome)
         outcome.add_done_callback(partial(self._answered, addr))
         return None
