@@ -17,6 +17,10 @@ _MAX_IN_FLIGHT = 32  # pipelined queries answered at once per connection
 _WRITE_HIGH = 64 * 1024
 _WRITE_LOW = 16 * 1024
 _READ_CHUNK = 64 * 1024 + 2  # one whole maximum-size frame fits
+# A fixed kernel send buffer (Linux doubles it) instead of autotuning up to tcp_wmem's 4 MiB:
+# room for the largest DNS message, while a client that never reads stalls us, and meets the
+# write deadline, after ~128 KiB rather than megabytes of unread replies per connection.
+_SEND_BUFFER = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -122,6 +126,9 @@ class _Connection(asyncio.BufferedProtocol):
             server.stats.evicted += 1
             victim.abort()
         transport.set_write_buffer_limits(high=_WRITE_HIGH, low=_WRITE_LOW)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
         loop = asyncio.get_running_loop()
         self.last_active = loop.time()
         self.timer = loop.call_at(self.last_active + server.limits.idle_timeout, self._idle_check)
