@@ -23,6 +23,7 @@ from clusterdns.plugin import Lifecycle, ReadyReporter, Shared
 from clusterdns.plugins.forward.setup import parse_upstream
 from clusterdns.plugins.ready.setup import Readiness
 from clusterdns.plugins.reload.setup import Reloader
+from clusterdns.plugins.timeouts.setup import Timeouts
 from clusterdns.server.connections import DEFAULT_TCP_LIMITS, TcpLimits
 from clusterdns.server.dispatch import Dispatcher
 from clusterdns.server.hotpath import AnswerCache
@@ -276,7 +277,7 @@ class App:
             server.caches.append(cache)
             udp = UdpServer(udp_sock, dispatcher, cache)
             udp.start()
-            tcp = TcpServer(tcp_sock, dispatcher, self.tcp_limits)
+            tcp = TcpServer(tcp_sock, dispatcher, _tcp_limits(self.tcp_limits, server))
             await tcp.start()
             self.udp.append(udp)
             self.tcp.append(tcp)
@@ -338,6 +339,14 @@ async def _stop_plugins(servers: list[Server]) -> None:
         for _, plugin in server.plugins:
             if isinstance(plugin, Lifecycle):
                 await plugin.stop()
+
+
+def _tcp_limits(limits: TcpLimits, server: Server) -> TcpLimits:
+    """`limits` as the server's `timeouts` stanzas change them (the last one wins, as CoreDNS)."""
+    for _, plugin in server.plugins:
+        if isinstance(plugin, Timeouts):
+            limits = plugin.apply(limits)
+    return limits
 
 
 def _bind_pair(address: str, port: int) -> tuple[socket.socket, socket.socket]:

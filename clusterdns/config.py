@@ -23,6 +23,7 @@ from clusterdns.server.metrics import ServerCounters
 # Directive → "module:function" of its setup. Modules are imported when a Corefile names
 # them, so a Corefile without `kubernetes` never pays for the kubernetes client.
 SETUPS: Mapping[str, str] = {
+    "timeouts": "clusterdns.plugins.timeouts.setup:setup",
     "reload": "clusterdns.plugins.reload.setup:setup",
     "ready": "clusterdns.plugins.ready.setup:setup",
     "health": "clusterdns.plugins.health.setup:setup",

@@ -11,14 +11,18 @@ from clusterdns.errors import ConfigError
 class TcpLimits:
     """How long a TCP connection may idle or stall, and how many may be open.
 
-    The timeouts are CoreDNS's server defaults (idle 10s, write 5s). CoreDNS does not cap plain
-    TCP connections; RFC 7766 §6.2.3 lets a server cap them per client address (loosely, as many
-    clients may share one address behind NAT) and §6.2.2 prefers closing idle connections
-    when resources run low, which is what the table below does.
+    The timeouts are CoreDNS's server defaults (read 3s for the first query, idle 10s between
+    queries, write 5s), and `max_queries` is its `maxtcpqueries` (-1: unlimited); the Corefile's
+    `timeouts` plugin sets them as CoreDNS's does. CoreDNS does not cap plain TCP connections;
+    RFC 7766 §6.2.3 lets a server cap them per client address (loosely, as many clients may
+    share one address behind NAT) and §6.2.2 prefers closing idle connections when resources
+    run low, which is what the table below does.
     """
 
     idle_timeout: float = 10.0
     write_timeout: float = 5.0
+    read_timeout: float = 3.0
+    max_queries: int = -1
     max_connections: int = 1000
     max_per_client: int = 100
     # Above asyncio's default of 100: an unpaced burst of connects must not be dropped by the
@@ -30,6 +34,10 @@ class TcpLimits:
             if not getattr(self, name) > 0:
                 flag = "--tcp-" + name.replace("_", "-")
                 raise ConfigError(f"{flag}: must be more than 0, got {getattr(self, name)}")
+        if self.read_timeout <= 0:
+            raise ConfigError(f"TCP read timeout must be more than 0, got {self.read_timeout}")
+        if self.max_queries == 0 or self.max_queries < -1:
+            raise ConfigError(f"maxtcpqueries must be -1 or more than 0, got {self.max_queries}")
         if self.backlog < 1:
             raise ConfigError(f"TCP listen backlog must be at least 1, got {self.backlog}")
 

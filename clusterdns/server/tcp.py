@@ -89,6 +89,7 @@ class _Connection(asyncio.BufferedProtocol):
         "timer",
         "closed",
         "eof",
+        "queries",
     )
 
     def __init__(self, server: TcpServer) -> None:
@@ -103,6 +104,7 @@ class _Connection(asyncio.BufferedProtocol):
         self.timer: asyncio.TimerHandle | None = None
         self.closed = False
         self.eof = False
+        self.queries = 0
 
     @property
     def busy(self) -> bool:
@@ -131,7 +133,7 @@ class _Connection(asyncio.BufferedProtocol):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
         loop = asyncio.get_running_loop()
         self.last_active = loop.time()
-        self.timer = loop.call_at(self.last_active + server.limits.idle_timeout, self._idle_check)
+        self.timer = loop.call_at(self.last_active + self._idle_limit(), self._idle_check)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -180,9 +182,7 @@ class _Connection(asyncio.BufferedProtocol):
             self.timer.cancel()
         loop = asyncio.get_running_loop()
         self.last_active = loop.time()
-        self.timer = loop.call_at(
-            self.last_active + self.server.limits.idle_timeout, self._idle_check
-        )
+        self.timer = loop.call_at(self.last_active + self._idle_limit(), self._idle_check)
         self._take_frames()
 
     def _take_frames(self) -> None:
@@ -202,6 +202,13 @@ class _Connection(asyncio.BufferedProtocol):
             body = data[offset + 2 : offset + 2 + length]
             offset += 2 + length
             self._start(body)
+            self.queries += 1
+            if self.queries == self.server.limits.max_queries:
+                # CoreDNS's maxtcpqueries: answer this one, then close, so that clients
+                # reconnect and a connection balancer can spread them.
+                self.eof = True
+                self._pause_reading()
+                offset = end
         if offset == end:
             self.partial, self.pos = b"", 0
         else:
@@ -246,10 +253,19 @@ class _Connection(asyncio.BufferedProtocol):
         if self.transport.is_reading():
             self.transport.pause_reading()
 
+    def _idle_limit(self) -> float:
+        """How long the connection may wait for its next query."""
+        limits = self.server.limits
+        # miekg/dns (CoreDNS's server): the read timeout for the first query, the idle timeout
+        # for the next ones. A shorter idle timeout bounds the first wait too.
+        return (
+            limits.idle_timeout if self.queries else min(limits.read_timeout, limits.idle_timeout)
+        )
+
     def _idle_check(self) -> None:
         """Close after `idle_timeout` without a query, unless answers are still owed."""
         loop = asyncio.get_running_loop()
-        limit = self.server.limits.idle_timeout
+        limit = self._idle_limit()
         due = self.last_active + limit
         if self.in_flight or loop.time() < due:
             self.timer = loop.call_at(max(due, loop.time() + limit / 4), self._idle_check)
