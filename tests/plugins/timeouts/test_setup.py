@@ -78,3 +78,19 @@ async def test_maxtcpqueries_closes_after_that_many_answers() -> None:
         assert replies == 2  # then EOF: the third query is not read
     finally:
         await app.stop()
+
+
+async def test_read_timeout_closes_a_connection_that_never_asks() -> None:
+    corefile = ".:0 {\n  bind 127.0.0.1\n  timeouts {\n    read 1s\n  }\n}\n"
+    app = App(corefile)  # idle stays 10s: only the read timeout can close it this soon
+    await app.start()
+    try:
+        loop = asyncio.get_running_loop()
+        with socket.create_connection(app.addresses[0]) as sock:
+            sock.setblocking(False)
+            started = loop.time()
+            assert await asyncio.wait_for(loop.sock_recv(sock, 1), 5) == b""
+            assert 0.9 < loop.time() - started < 5
+        assert app.tcp[0].stats.idle_closed == 1
+    finally:
+        await app.stop()
