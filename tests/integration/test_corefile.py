@@ -125,7 +125,7 @@ async def test_unknown_directive_names_it_and_lists_the_supported(tmp_path: Path
     with pytest.raises(ConfigError) as caught:
         App(".:0 {\n    bind 127.0.0.1\n    whoami\n}\n", "Corefile")
     message = str(caught.value)
-    assert message.startswith("Corefile:3: unknown directive 'whoami'; supported: reload, ready")
+    assert message.startswith("Corefile:3: unknown directive 'whoami'; supported: timeouts, reload")
 
 
 async def test_reload_swaps_the_chain_and_a_bad_file_keeps_it(

@@ -410,5 +410,5 @@ def test_missing_rbac_names_resource_and_verb_and_ready_stays_503(env: Env) -> N
     assert http_get(env.ports.ready, "/ready")[0] == 503
     assert not [row for row in server.out if "zone ready" in row]
     # One line per outage, not one per retry.
-    assert len([row for row in server.out if "403" in row]) == 1
+    assert len([row for row in server.out if "403 Forbidden" in row]) == 1
     assert server.proc.poll() is None
