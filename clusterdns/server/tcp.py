@@ -5,6 +5,7 @@ import logging
 import socket
 import struct
 from dataclasses import dataclass
+from typing import cast
 
 from clusterdns.server.connections import ConnectionTable, TcpLimits
 from clusterdns.server.dispatch import Dispatcher
@@ -17,6 +18,9 @@ _MAX_IN_FLIGHT = 32  # pipelined queries answered at once per connection
 _WRITE_HIGH = 64 * 1024
 _WRITE_LOW = 16 * 1024
 _READ_CHUNK = 64 * 1024 + 2  # one whole maximum-size frame fits
+# Read at most this much beyond the frame in progress: a connection whose queries wait for
+# answers holds a few KiB of them, not 64 KiB (x 1,000 connections).
+_READ_AHEAD = 4096
 # A fixed kernel send buffer (Linux doubles it) instead of autotuning up to tcp_wmem's 4 MiB:
 # room for the largest DNS message, while a client that never reads stalls us, and meets the
 # write deadline, after ~128 KiB rather than megabytes of unread replies per connection.
@@ -112,8 +116,8 @@ class _Connection(asyncio.BufferedProtocol):
         return self.in_flight > 0 or self.writing_paused
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # create_server hands stream protocols an asyncio.Transport.
+        self.transport = transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = (str(peer[0]), int(peer[1])) if peer else ("", 0)
         server = self.server
@@ -150,7 +154,11 @@ class _Connection(asyncio.BufferedProtocol):
             self.transport.abort()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self.server.scratch
+        data, pos = self.partial, self.pos
+        want = _READ_AHEAD
+        if len(data) - pos >= 2:  # room for the rest of the frame in progress, however long
+            want = max(want, 2 + ((data[pos] << 8) | data[pos + 1]) - (len(data) - pos))
+        return self.server.scratch[:want]
 
     def buffer_updated(self, nbytes: int) -> None:
         chunk = bytes(self.server.scratch[:nbytes])

@@ -216,3 +216,28 @@ async def test_half_closed_client_gets_every_answer_then_eof(upstream: FakeUpstr
             data = data[2 + length :]
         assert len(replies) == 100
         assert all(r.rcode() == dns.rcode.NOERROR for r in replies)
+
+
+def padded_query(padding: int) -> bytes:
+    """A query for NAME with an OPT record carrying `padding` bytes of an unknown option."""
+    wire = dns.message.make_query(NAME, "A").to_wire()
+    option = struct.pack("!HH", 65001, padding) + bytes(padding)
+    opt = b"\x00" + struct.pack("!HHIH", 41, 1232, 0, len(option)) + option
+    return wire[:10] + struct.pack("!H", 1) + wire[12:] + opt
+
+
+@pytest.mark.parametrize("padding", [0, 5_000, 65_000], ids=["small", "5k-frame", "65k-frame"])
+async def test_frames_of_any_size_are_read_whole(upstream: FakeUpstream, padding: int) -> None:
+    # Reads take a few KiB beyond the frame in progress; a long frame is still read whole.
+    wire = padded_query(padding)
+    async with serving(upstream) as app:
+        sock = await connect(app.addresses[0][1])
+        with closing_all([sock]):
+            loop = asyncio.get_running_loop()
+            await loop.sock_sendall(sock, struct.pack("!H", len(wire)) + wire)
+            data = b""
+            while len(data) < 2 or len(data) < 2 + struct.unpack("!H", data[:2])[0]:
+                data += await asyncio.wait_for(loop.sock_recv(sock, 65536), 3)
+    reply = dns.message.from_wire(data[2:])
+    assert reply.rcode() == dns.rcode.NOERROR
+    assert [rr.to_text() for rr in reply.answer] == [f"{NAME} 30 IN A 10.96.0.20"]
