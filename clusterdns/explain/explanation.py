@@ -1,0 +1,133 @@
+"""One explanation: which plugin answers a question, the answer it gives, and why.
+
+Routing follows the dispatcher (the server block of the longest zone) and its chain in plugin
+order; cluster names are answered by `cluster_answer`, the kubernetes handler's own steps.
+Nothing is sent anywhere: names another plugin answers are only described (`load.send` asks).
+"""
+
+from dataclasses import dataclass
+
+from clusterdns.dns.names import longest_zone
+from clusterdns.dns.records import Answer, Rcode
+from clusterdns.explain.load import Target
+from clusterdns.explain.question import Question, cluster_answer
+from clusterdns.explain.reasons import Reason, Why, explain_name
+from clusterdns.plugin import Handler
+from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
+from clusterdns.server.dispatch import ServerBlock
+
+# Plugins that never answer a question themselves: they watch, count, log or reorder.
+PASSIVE = ("reload", "ready", "health", "prometheus", "errors", "log", "loadbalance", "loop")
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """What `explain` prints: the reply (computed, or sent when asked) and the reasons."""
+
+    question: Question
+    plugin: str  # the plugin that answers ('' for the server itself)
+    answer: Answer | None  # computed from the snapshot; None when another plugin must be asked
+    reply: bytes | None  # the reply's bytes, as the server sends them over TCP
+    reasons: tuple[Reason, ...]
+    suggestions: tuple[str, ...] = ()
+    complete: bool = True  # False when the server would add records from elsewhere
+    sent: bool = False
+
+
+def explain(target: Target, question: Question) -> Explanation:
+    """Explain `question` against `target` without sending anything."""
+    zones = tuple(zone for block in target.server.blocks for zone in block.zones)
+    zone = longest_zone(question.name, zones)
+    if zone is None:
+        refused = Answer(Rcode.REFUSED)
+        text = f"no server block serves {question.name} (zones: {', '.join(zones)})"
+        return Explanation(
+            question, "", refused, question.reply(refused), (Reason("no-server-block", text),)
+        )
+    block = next(b for b in target.server.blocks if zone in b.zones)
+    return _through_chain(target, block, question)
+
+
+def _through_chain(target: Target, block: ServerBlock, question: Question) -> Explanation:
+    why = Why()
+    cache = False
+    for handler in block.chain.handlers:
+        if handler.name in PASSIVE:
+            continue
+        if isinstance(handler, KubernetesPlugin):
+            found = _kubernetes(handler, question, why)
+            if found is not None:
+                return found
+            continue
+        if handler.name == "cache":
+            cache = True
+            continue
+        route = _describe(handler, question, why)
+        if route:
+            if cache:
+                why.add("cache", "cache answers first from its store if this was asked before")
+            return Explanation(question, route, None, None, tuple(why.reasons), complete=False)
+    end = Answer(Rcode.SERVFAIL)
+    why.add("end-of-chain", "no plugin of the server block answers it: SERVFAIL")
+    return Explanation(question, "", end, question.reply(end), tuple(why.reasons))
+
+
+def _kubernetes(plugin: KubernetesPlugin, question: Question, why: Why) -> Explanation | None:
+    """The kubernetes plugin's explanation, or None when it passes the name on."""
+    config = plugin.config
+    if longest_zone(question.name, config.zones) is None:
+        why.add(
+            "not-kubernetes",
+            f"outside the kubernetes zones ({', '.join(config.zones)}): kubernetes passes it on",
+        )
+        return None
+    snapshot = plugin.holder.current
+    result, outside = cluster_answer(snapshot, config, question)
+    reasons = explain_name(snapshot, config, question.name, question.qtype)
+    why.reasons += reasons.reasons
+    if result is None:
+        why.add(
+            "fallthrough",
+            f"kubernetes does not have it and `fallthrough {' '.join(config.fallthrough)}` "
+            "passes it to the next plugin",
+        )
+        return None
+    if outside:
+        why.add(
+            "chase",
+            f"when served, {outside} {question.type_name} is looked up through the server "
+            "(cache, forward) and its records follow the CNAME; --send asks",
+        )
+    if result.rcode == Rcode.REFUSED:
+        why.add("transfer", "the kubernetes plugin does not transfer its zones (nor does CoreDNS)")
+    return Explanation(
+        question,
+        "kubernetes",
+        result,
+        question.reply(result),
+        tuple(why.reasons),
+        tuple(dict.fromkeys(reasons.suggestions)),
+        complete=not outside,
+    )
+
+
+def _describe(handler: Handler, question: Question, why: Why) -> str:
+    """Say what `handler` does with the name; its name when it answers, '' when it passes."""
+    matches = getattr(handler, "matches", None)
+    config = getattr(handler, "config", None)
+    upstreams = getattr(config, "upstreams", None)
+    if handler.name == "forward" and callable(matches) and upstreams is not None:
+        zone = getattr(config, "zone", ".")
+        if not matches(question.name):
+            why.add("not-forwarded", f"forward {zone} does not cover it (or `except` names it)")
+            return ""
+        policy = getattr(config, "policy", "random")
+        listed = ", ".join(str(u) for u in upstreams)
+        why.add("forward", f"forward {zone} sends it to {listed} (policy {policy})")
+        return "forward"
+    why.add(
+        "may-answer",
+        f"{handler.name} answers it if it has it (explain does not model {handler.name}); "
+        "else the next plugin",
+    )
+    return handler.name
