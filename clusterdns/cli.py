@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["serve"]:
         return _serve(args[1:])
+    if args[:1] in (["explain"], ["zone"]):
+        from clusterdns.explain.command import explain_main, zone_main
+
+        return (explain_main if args[0] == "explain" else zone_main)(args[1:])
     options = build_coredns_parser().parse_args(args)
     if options.version:
         print(f"clusterdns {__version__}\nCoreDNS-compatible (kubernetes DNS schema 1.1.0)")
