@@ -402,12 +402,14 @@ def _address_types(why: Why, addresses: list[str], what: str, qtype: int, srv: b
         if matching:
             return
         other = "IPv6" if qtype == RType.A else "IPv4"
-        why.add(f"{other.lower()}-only", f"{_t(qtype)}: {what} is {other}-only")
+        verb = "are" if what.endswith("s") else "is"
+        why.add(f"{other.lower()}-only", f"{_t(qtype)}: {what} {verb} {other}-only")
     elif qtype == RType.SRV and srv:
         return
     else:
         kinds = "A/AAAA and SRV" if srv else "A/AAAA"
-        why.add("wrong-type", f"{what} has {kinds} records only, no {_t(qtype)}")
+        verb = "have" if what.endswith("s") else "has"
+        why.add("wrong-type", f"{what} {verb} {kinds} records only, no {_t(qtype)}")
 
 
 def _endpoints(
