@@ -5,6 +5,7 @@ Exit 0 once the explanation (or zone) is printed, whatever the rcode; 2 for usag
 """
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -148,7 +149,7 @@ def explain_main(
     try:
         question = parse_question(args.name, args.type)
         target = _load(args, clock, environ)
-        result = explain(target, question)
+        result = asyncio.run(explain(target, question))
         if args.send:
             reply = send_sync(target, question.wire())
             result = replace(result, reply=reply, sent=True, complete=True)

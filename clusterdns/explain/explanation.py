@@ -5,11 +5,13 @@ order; cluster names are answered by `cluster_answer`, the kubernetes handler's 
 Nothing is sent anywhere: names another plugin answers are only described (`load.send` asks).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clusterdns.dns.names import longest_zone
-from clusterdns.dns.records import Answer, Rcode
-from clusterdns.explain.load import Target
+from clusterdns.dns.records import Answer, Rcode, RType
+from clusterdns.dns.wire import walk
+from clusterdns.errors import WireError
+from clusterdns.explain.load import Target, through_chain
 from clusterdns.explain.question import Question, cluster_answer
 from clusterdns.explain.reasons import Reason, Why, explain_name
 from clusterdns.plugin import Handler
@@ -34,8 +36,8 @@ class Explanation:
     sent: bool = False
 
 
-def explain(target: Target, question: Question) -> Explanation:
-    """Explain `question` against `target` without sending anything."""
+async def explain(target: Target, question: Question) -> Explanation:
+    """Explain `question` against `target` without sending anything out of the process."""
     zones = tuple(zone for block in target.server.blocks for zone in block.zones)
     zone = longest_zone(question.name, zones)
     if zone is None:
@@ -45,10 +47,30 @@ def explain(target: Target, question: Question) -> Explanation:
             question, "", refused, question.reply(refused), (Reason("no-server-block", text),)
         )
     block = next(b for b in target.server.blocks if zone in b.zones)
-    return _through_chain(target, block, question)
+    found = _route(block, question)
+    if found.plugin == "kubernetes" and found.complete and found.answer is not None:
+        # Answered inside the process: run the real chain for the server's exact bytes.
+        reply = await through_chain(target, question.wire())
+        if reply is not None:
+            return replace(found, reply=reply, answer=with_wire_ttls(found.answer, reply))
+    return found
 
 
-def _through_chain(target: Target, block: ServerBlock, question: Question) -> Explanation:
+def with_wire_ttls(result: Answer, reply: bytes) -> Answer:
+    """`result` with each record's TTL as `reply` carries it (cache caps TTLs on the way out)."""
+    try:
+        records = [r for r in walk(reply).records if r.rtype != RType.OPT]
+    except WireError:
+        return result
+    ours = (result.answer, result.authority, result.additional)
+    if len(records) != sum(len(section) for section in ours):
+        return result
+    ttls = iter(r.ttl for r in records)
+    patched = [tuple(replace(r, ttl=next(ttls)) for r in section) for section in ours]
+    return replace(result, answer=patched[0], authority=patched[1], additional=patched[2])
+
+
+def _route(block: ServerBlock, question: Question) -> Explanation:
     why = Why()
     cache = False
     for handler in block.chain.handlers:

@@ -121,6 +121,17 @@ def _where(raw: Mapping[str, object]) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
+async def through_chain(target: Target, wire: bytes) -> bytes | None:
+    """`wire` through the target's server as a TCP query, no plugin started.
+
+    For names the kubernetes plugin answers on its own, this is the server's exact reply
+    (cache capping TTLs, loadbalance, encoding) and nothing leaves the process.
+    """
+    from clusterdns.server.dispatch import Dispatcher
+
+    return await Dispatcher(target.server.blocks).handle(wire, "tcp", ("127.0.0.1", 0))
+
+
 async def send(target: Target, wire: bytes) -> bytes | None:
     """`wire` through the target's server as a TCP query: the real chain, upstreams asked."""
     from clusterdns.server.dispatch import Dispatcher

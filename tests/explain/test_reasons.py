@@ -244,8 +244,8 @@ REASONS = cases(
 
 
 @pytest.mark.parametrize("case", REASONS)
-def test_reason(case: Case) -> None:
-    result = explain(TARGET, parse_question(case.name, case.qtype))
+async def test_reason(case: Case) -> None:
+    result = await explain(TARGET, parse_question(case.name, case.qtype))
     assert result.plugin == case.plugin
     rcode = None if result.answer is None else result.answer.rcode.name
     assert rcode == case.rcode
@@ -304,8 +304,8 @@ STANZA = cases(
 
 
 @pytest.mark.parametrize("case", STANZA)
-def test_reason_from_corefile_stanza(case: Case) -> None:
-    result = explain(target(CONFIGURED), parse_question(case.name, case.qtype))
+async def test_reason_from_corefile_stanza(case: Case) -> None:
+    result = await explain(target(CONFIGURED), parse_question(case.name, case.qtype))
     assert result.plugin == case.plugin
     assert result.answer is not None and result.answer.rcode.name == case.rcode
     assert any(case.text in r.text for r in result.reasons if r.code == case.code), [
@@ -313,8 +313,8 @@ def test_reason_from_corefile_stanza(case: Case) -> None:
     ]
 
 
-def test_names_outside_every_server_block_are_refused() -> None:
+async def test_names_outside_every_server_block_are_refused() -> None:
     corefile = f"cluster.local:53 {{\n kubernetes {{\n  manifests {MANIFESTS[0]}\n }}\n}}\n"
-    result = explain(target(corefile), parse_question("example.com"))
+    result = await explain(target(corefile), parse_question("example.com"))
     assert result.answer is not None and result.answer.rcode.name == "REFUSED"
     assert [r.code for r in result.reasons] == ["no-server-block"]
