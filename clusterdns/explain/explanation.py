@@ -72,7 +72,7 @@ def with_wire_ttls(result: Answer, reply: bytes) -> Answer:
 
 def _route(block: ServerBlock, question: Question) -> Explanation:
     why = Why()
-    cache = False
+    cache_at: int | None = None  # where cache sits among the reasons, if the block has it
     for handler in block.chain.handlers:
         if handler.name in PASSIVE:
             continue
@@ -82,12 +82,13 @@ def _route(block: ServerBlock, question: Question) -> Explanation:
                 return found
             continue
         if handler.name == "cache":
-            cache = True
+            cache_at = len(why.reasons)
             continue
         route = _describe(handler, question, why)
         if route:
-            if cache:
-                why.add("cache", "cache answers first from its store if this was asked before")
+            if cache_at is not None:
+                note = Reason("cache", "cache answers first from its store if asked before")
+                why.reasons.insert(cache_at, note)
             return Explanation(question, route, None, None, tuple(why.reasons), complete=False)
     end = Answer(Rcode.SERVFAIL)
     why.add("end-of-chain", "no plugin of the server block answers it: SERVFAIL")

@@ -8,6 +8,7 @@ import pytest
 from clusterdns.cli import main
 from tests.explain.test_reasons import MANIFESTS
 from tests.fakes.kube_api import FakeKubeAPI, endpoint_slice, namespace, service
+from tests.fakes.upstream import FakeUpstream
 
 EXAMPLES = MANIFESTS[0]
 
@@ -123,3 +124,17 @@ def test_a_forbidden_list_is_a_source_error_naming_the_resource(
         assert "list endpointslices: 403 Forbidden" in err
     finally:
         api.close()
+
+
+def test_send_asks_the_upstream_and_shows_its_reply(
+    upstream: FakeUpstream, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["explain", "--manifests", EXAMPLES, "--upstream", upstream.address]
+    assert main([*argv, "example.com"]) == 0
+    assert "not sent; add --send to ask it" in capsys.readouterr().out
+    assert upstream.seen() == []
+    assert main([*argv, "--send", "example.com"]) == 0
+    out = capsys.readouterr().out
+    assert "status: NOERROR, answered by: forward (sent)" in out
+    assert "example.com.\t30\tIN\tA\t192.0.2.1" in out
+    assert [s.name for s in upstream.seen()] == ["example.com."]
