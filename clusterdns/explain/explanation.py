@@ -48,12 +48,22 @@ async def explain(target: Target, question: Question) -> Explanation:
         )
     block = next(b for b in target.server.blocks if zone in b.zones)
     found = _route(block, question)
-    if found.plugin == "kubernetes" and found.complete and found.answer is not None:
-        # Answered inside the process: run the real chain for the server's exact bytes.
-        reply = await through_chain(target, question.wire())
-        if reply is not None:
-            return replace(found, reply=reply, answer=with_wire_ttls(found.answer, reply))
-    return found
+    if found.plugin != "kubernetes" or not found.complete or found.answer is None:
+        return found
+    # Answered inside the process: run the real chain for the server's exact bytes.
+    reply, answered_by = await through_chain(target, question.wire())
+    if reply is None:
+        return found
+    if answered_by != "kubernetes":
+        note = Reason(
+            "answered-before",
+            f"{answered_by or 'the server'} answered before kubernetes; the lines after this "
+            "say what kubernetes itself has",
+        )
+        return replace(
+            found, plugin=answered_by, answer=None, reply=reply, reasons=(note, *found.reasons)
+        )
+    return replace(found, reply=reply, answer=with_wire_ttls(found.answer, reply))
 
 
 def with_wire_ttls(result: Answer, reply: bytes) -> Answer:
@@ -73,6 +83,7 @@ def with_wire_ttls(result: Answer, reply: bytes) -> Answer:
 def _route(block: ServerBlock, question: Question) -> Explanation:
     why = Why()
     cache_at: int | None = None  # where cache sits among the reasons, if the block has it
+    candidate = ""  # the first plugin explain does not model, which may answer
     for handler in block.chain.handlers:
         if handler.name in PASSIVE:
             continue
@@ -85,11 +96,14 @@ def _route(block: ServerBlock, question: Question) -> Explanation:
             cache_at = len(why.reasons)
             continue
         route = _describe(handler, question, why)
-        if route:
+        if route == "forward":
             if cache_at is not None:
                 note = Reason("cache", "cache answers first from its store if asked before")
                 why.reasons.insert(cache_at, note)
             return Explanation(question, route, None, None, tuple(why.reasons), complete=False)
+        candidate = candidate or route
+    if candidate:
+        return Explanation(question, candidate, None, None, tuple(why.reasons), complete=False)
     end = Answer(Rcode.SERVFAIL)
     why.add("end-of-chain", "no plugin of the server block answers it: SERVFAIL")
     return Explanation(question, "", end, question.reply(end), tuple(why.reasons))
@@ -150,7 +164,7 @@ def _describe(handler: Handler, question: Question, why: Why) -> str:
         return "forward"
     why.add(
         "may-answer",
-        f"{handler.name} answers it if it has it (explain does not model {handler.name}); "
-        "else the next plugin",
+        f"{handler.name} may answer it or change it first (explain does not model "
+        f"{handler.name}; --send runs it)",
     )
     return handler.name

@@ -121,15 +121,22 @@ def _where(raw: Mapping[str, object]) -> str:
     return f"{namespace}/{name}" if namespace else name
 
 
-async def through_chain(target: Target, wire: bytes) -> bytes | None:
+async def through_chain(target: Target, wire: bytes) -> tuple[bytes | None, str]:
     """`wire` through the target's server as a TCP query, no plugin started.
 
-    For names the kubernetes plugin answers on its own, this is the server's exact reply
-    (cache capping TTLs, loadbalance, encoding) and nothing leaves the process.
+    Returns the reply and the plugin that answered, as the server counts it in
+    `coredns_dns_responses_total{plugin}`. For names the kubernetes plugin answers on its own,
+    this is the server's exact reply (cache capping TTLs, loadbalance, encoding) and nothing
+    leaves the process.
     """
     from clusterdns.server.dispatch import Dispatcher
+    from clusterdns.server.metrics import ServerCounters
 
-    return await Dispatcher(target.server.blocks).handle(wire, "tcp", ("127.0.0.1", 0))
+    counters = ServerCounters("explain")
+    dispatcher = Dispatcher(target.server.blocks, counters=counters)
+    reply = await dispatcher.handle(wire, "tcp", ("127.0.0.1", 0))
+    answered = [plugin for _zone, _rcode, plugin in counters.responses]
+    return reply, answered[0] if answered else ""
 
 
 async def send(target: Target, wire: bytes) -> bytes | None:

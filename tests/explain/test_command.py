@@ -138,3 +138,21 @@ def test_send_asks_the_upstream_and_shows_its_reply(
     assert "status: NOERROR, answered by: forward (sent)" in out
     assert "example.com.\t30\tIN\tA\t192.0.2.1" in out
     assert [s.name for s in upstream.seen()] == ["example.com."]
+
+
+def test_conf_takes_the_kubernetes_stanza_of_a_corefile(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corefile = tmp_path / "Corefile"
+    corefile.write_text(
+        ".:53 {\n    kubernetes cluster.local {\n"
+        f"        manifests {EXAMPLES}\n        ttl 5\n        namespaces demo\n    }}\n}}\n"
+    )
+    argv = ["explain", "-conf", str(corefile), "--json", "web.demo.svc.cluster.local"]
+    assert main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["answer"] == ["web.demo.svc.cluster.local. 5 IN A 10.96.0.20"]
+    assert main(["explain", "-conf", str(corefile), "kube-dns.kube-system.svc.cluster.local"]) == 0
+    assert "the kubernetes plugin serves only namespaces demo" in capsys.readouterr().out
+    assert main(["explain", "-conf", str(corefile), "--manifests", EXAMPLES, "x"]) == 2
+    assert "-conf takes the source from the Corefile" in capsys.readouterr().err

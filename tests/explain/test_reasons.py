@@ -6,9 +6,13 @@ from pathlib import Path
 import pytest
 
 from clusterdns.app import ServeOptions, serve_corefile
+from clusterdns.chain import Chain
+from clusterdns.dns.records import Address, Answer, Rcode, Record, RType
 from clusterdns.explain.explanation import explain
 from clusterdns.explain.load import Target, load_target
 from clusterdns.explain.question import parse_question
+from clusterdns.plugin import Next, Request, Response
+from clusterdns.server.dispatch import ServerBlock
 from tests.fakes.plugins import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -318,3 +322,23 @@ async def test_names_outside_every_server_block_are_refused() -> None:
     result = await explain(target(corefile), parse_question("example.com"))
     assert result.answer is not None and result.answer.rcode.name == "REFUSED"
     assert [r.code for r in result.reasons] == ["no-server-block"]
+
+
+class Hosts:
+    """A plugin explain does not model, answering every name with one address."""
+
+    name = "hosts"
+
+    async def serve(self, request: Request, next: Next) -> Response:
+        record = Record(request.query.name, RType.A, 60, Address("192.0.2.7"))
+        return Response(self.name, answer=Answer(Rcode.NOERROR, (record,)))
+
+
+async def test_a_plugin_explain_does_not_model_is_named_as_the_one_that_may_answer() -> None:
+    configured = target(CONFIGURED)
+    block = configured.server.blocks[0]
+    chain = Chain([*block.chain.handlers, Hosts()])
+    configured.server.blocks[0] = ServerBlock(block.zones, chain)
+    result = await explain(configured, parse_question("example.com"))
+    assert result.plugin == "hosts" and result.reply is None and not result.complete
+    assert [r.code for r in result.reasons] == ["not-kubernetes", "may-answer"]
