@@ -15,6 +15,7 @@ from clusterdns.explain.load import Target, through_chain
 from clusterdns.explain.question import Question, cluster_answer
 from clusterdns.explain.reasons import Reason, Why, explain_name
 from clusterdns.plugin import Handler
+from clusterdns.plugins.forward.handler import ForwardPlugin
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.server.dispatch import ServerBlock
 
@@ -150,17 +151,15 @@ def _kubernetes(plugin: KubernetesPlugin, question: Question, why: Why) -> Expla
 
 def _describe(handler: Handler, question: Question, why: Why) -> str:
     """Say what `handler` does with the name; its name when it answers, '' when it passes."""
-    matches = getattr(handler, "matches", None)
-    config = getattr(handler, "config", None)
-    upstreams = getattr(config, "upstreams", None)
-    if handler.name == "forward" and callable(matches) and upstreams is not None:
-        zone = getattr(config, "zone", ".")
-        if not matches(question.name):
-            why.add("not-forwarded", f"forward {zone} does not cover it (or `except` names it)")
+    if isinstance(handler, ForwardPlugin):
+        config = handler.config
+        if not handler.matches(question.name):
+            why.add(
+                "not-forwarded", f"forward {config.zone} does not cover it (or `except` names it)"
+            )
             return ""
-        policy = getattr(config, "policy", "random")
-        listed = ", ".join(str(u) for u in upstreams)
-        why.add("forward", f"forward {zone} sends it to {listed} (policy {policy})")
+        listed = ", ".join(str(u) for u in config.upstreams)
+        why.add("forward", f"forward {config.zone} sends it to {listed} (policy {config.policy})")
         return "forward"
     why.add(
         "may-answer",

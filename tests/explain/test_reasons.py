@@ -342,3 +342,11 @@ async def test_a_plugin_explain_does_not_model_is_named_as_the_one_that_may_answ
     result = await explain(configured, parse_question("example.com"))
     assert result.plugin == "hosts" and result.reply is None and not result.complete
     assert [r.code for r in result.reasons] == ["not-kubernetes", "may-answer"]
+
+
+async def test_a_forward_for_another_zone_does_not_answer() -> None:
+    corefile = CONFIGURED.replace("    }\n}", "    }\n    forward example.org 127.0.0.1:9\n}")
+    result = await explain(target(corefile), parse_question("example.com"))
+    assert result.answer is not None and result.answer.rcode.name == "SERVFAIL"
+    codes = [r.code for r in result.reasons]
+    assert codes == ["not-kubernetes", "not-forwarded", "end-of-chain"]
