@@ -5,11 +5,17 @@ import pytest
 from clusterdns.dns.records import RType
 from clusterdns.explain.zonefile import zone_file, zone_records
 from clusterdns.plugins.kubernetes.answer import answer
+from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from tests.explain.test_reasons import TARGET
 
-SNAPSHOT = TARGET.snapshot
-assert SNAPSHOT is not None and TARGET.kubernetes is not None
-CONFIG = TARGET.kubernetes.config
+
+def _plugin() -> KubernetesPlugin:
+    assert TARGET.kubernetes is not None
+    return TARGET.kubernetes
+
+
+SNAPSHOT = _plugin().holder.current
+CONFIG = _plugin().config
 
 
 def lines(zone: str) -> list[str]:
