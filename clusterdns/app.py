@@ -186,7 +186,7 @@ class App:
         """Make `servers` the ones metrics and /ready describe."""
         self.collector.servers = [server.counters for server in servers]
         self.collector.plugins = [
-            (f"dns://:{server.port}", zone, name)
+            (server.counters.server, zone, name)
             for server in servers
             for block in server.blocks
             for zone in block.zones

@@ -104,9 +104,9 @@ class Dispatcher:
         family = "2" if ":" in client[0] else "1"
         request = (zone, protocol, family, type_label(query.qtype))
         result = (zone, rcode_text(wire[3] & 0xF), response.plugin)
-        self.counters.count(request, result, time.perf_counter() - started)
+        self.counters.count(request, result, time.perf_counter() - started, query, wire)
         if response.answer is not None and response.cacheable and protocol == "udp":
-            cell = self.counters.cell(request, result)
+            cell = self.counters.cell(request, result, query, wire)
             rotations = tuple(encode_answer(query, a, max_size) for a in response.rotations)
             cache.store(query, wire, generation, response.scope, cell, rotations)
             if response.ttl is not None:
