@@ -88,7 +88,7 @@ class Dispatcher:
         generation = cache.generation
         started = time.perf_counter()
         zones, by_zone = self._routes
-        zone = longest_zone(query.name, zones) or "."
+        zone = longest_zone(query.name, zones) or "dropped"  # CoreDNS vars.Dropped
         try:
             response = await self._respond(query, protocol, client, zones, by_zone)
             wire = self._encode(query, response, protocol, max_size)

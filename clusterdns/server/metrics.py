@@ -25,7 +25,8 @@ DURATION_BUCKETS = tuple(0.00025 * 2**i for i in range(16))
 # CoreDNS plugin/metrics/vars: the buckets of request_size_bytes and response_size_bytes.
 SIZE_BUCKETS = (0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3)
 _SIZE_SLOTS = len(SIZE_BUCKETS) + 2  # one per bucket, +Inf, then the sum
-# Types CoreDNS names in its `type` label; every other type is counted as "other".
+# Types CoreDNS names in its `type` label (plugin/metrics/vars/monitor.go); every other type
+# is counted as "other".
 KNOWN_TYPES = {
     1: "A",
     2: "NS",
@@ -36,14 +37,11 @@ KNOWN_TYPES = {
     16: "TXT",
     28: "AAAA",
     33: "SRV",
-    35: "NAPTR",
-    39: "DNAME",
     43: "DS",
     46: "RRSIG",
     47: "NSEC",
     48: "DNSKEY",
     50: "NSEC3",
-    52: "TLSA",
     64: "SVCB",
     65: "HTTPS",
     252: "AXFR",

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import dns.message
+import dns.rcode
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -214,3 +215,55 @@ def test_server_label_is_built_from_the_bound_address(
 async def test_without_bind_the_server_label_has_no_address(upstream: FakeUpstream) -> None:
     app = App(corefile(upstream.address, bind="errors"), "Corefile")
     assert [server.counters.server for server in app.servers] == ["dns://:0"]
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A question to a server for cluster.local only, and the labels CoreDNS counts it under."""
+
+    name: str
+    qtype: str
+    zone: str
+    type: str
+    rcode: str
+    plugin: str
+
+
+LABELLED = [
+    pytest.param(Labelled(WEB, "A", "cluster.local.", "A", "NOERROR", "kubernetes"), id="known"),
+    # monitor.go: types outside CoreDNS's short list are counted as "other".
+    pytest.param(
+        Labelled(WEB, "NAPTR", "cluster.local.", "other", "NOERROR", "kubernetes"), id="naptr"
+    ),
+    pytest.param(
+        Labelled(WEB, "TLSA", "cluster.local.", "other", "NOERROR", "kubernetes"), id="tlsa"
+    ),
+    # No server block for the name: REFUSED by the server itself, under zone "dropped".
+    pytest.param(Labelled("example.org.", "A", "dropped", "A", "REFUSED", ""), id="no-zone"),
+]
+
+
+@pytest.mark.parametrize("case", LABELLED)
+async def test_zone_and_type_labels(case: Labelled) -> None:
+    text = (
+        "cluster.local:0 {\n    bind 127.0.0.1\n    prometheus 127.0.0.1:0\n"
+        f'    kubernetes {{\n        manifests "{EXAMPLES}"\n    }}\n}}\n'
+    )
+    app = App(text, "Corefile")
+    await app.start()
+    try:
+        for plugin in app.plugins("kubernetes"):
+            async with asyncio.timeout(10):
+                await plugin.wait_ready()  # type: ignore[attr-defined]
+        wire = dns.message.make_query(case.name, case.qtype).to_wire()
+        reply = dns.message.from_wire(await exchange(app.addresses[0][1], wire, "udp"))
+        assert dns.rcode.to_text(reply.rcode()) == case.rcode
+        _, body = await http_get(app, "/metrics")
+    finally:
+        await app.stop()
+    found = samples(body)
+    common = {"server": f"dns://127.0.0.1:{app.servers[0].port}", "zone": case.zone}
+    assert value(found, "coredns_dns_requests_total", type=case.type, **common) == 1
+    labels = {"rcode": case.rcode, "plugin": case.plugin, **common}
+    assert value(found, "coredns_dns_responses_total", **labels) == 1
+    assert value(found, "coredns_dns_request_size_bytes_count", proto="udp", **common) == 1
