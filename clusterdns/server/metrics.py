@@ -5,8 +5,9 @@ labels; the decoding path bumps dict entries. Nothing here calls `labels()` per 
 (DESIGN §3). A custom collector turns the counts into CoreDNS's families when scraped.
 """
 
-import bisect
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Hashable, Iterator
+from typing import TypeVar
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -24,7 +25,6 @@ from clusterdns.dns.message import Query
 DURATION_BUCKETS = tuple(0.00025 * 2**i for i in range(16))
 # CoreDNS plugin/metrics/vars: the buckets of request_size_bytes and response_size_bytes.
 SIZE_BUCKETS = (0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3)
-_SIZE_SLOTS = len(SIZE_BUCKETS) + 2  # one per bucket, +Inf, then the sum
 # Types CoreDNS names in its `type` label (plugin/metrics/vars/monitor.go); every other type
 # is counted as "other".
 KNOWN_TYPES = {
@@ -51,7 +51,8 @@ KNOWN_TYPES = {
 
 RequestKey = tuple[str, str, str, str]  # zone, proto, family, type
 ResponseKey = tuple[str, str, str]  # zone, rcode, plugin
-CellKey = tuple[RequestKey, ResponseKey, bool, int, int]  # ..., DO bit, query and reply sizes
+CellKey = tuple[RequestKey, ResponseKey, bool, int, int]
+_K = TypeVar("_K", bound=Hashable)  # ..., DO bit, query and reply sizes
 
 
 def type_label(qtype: int) -> str:
@@ -97,15 +98,15 @@ class HitCell:
         self.response_size = response_size
 
 
-def _observe(
-    histograms: dict[tuple[str, str], list[float]], key: tuple[str, str], size: int, n: int
-) -> None:
-    """Add `n` observations of `size` bytes to the size histogram under `key`."""
-    slot = histograms.get(key)
-    if slot is None:
-        slot = histograms[key] = [0.0] * _SIZE_SLOTS
-    slot[bisect.bisect_left(SIZE_BUCKETS, size)] += n
-    slot[-1] += size * n
+# The per-request-key slot of ServerCounters: one list of floats, so counting a query costs
+# one dict lookup. Offsets of its parts:
+_COUNT = 0  # queries
+_DO = 1  # queries with the DO bit
+_DURATION = 2  # 16 duration buckets, +Inf, then the sum
+_REQUEST = _DURATION + len(DURATION_BUCKETS) + 2  # size buckets, +Inf, then the sum
+_RESPONSE = _REQUEST + len(SIZE_BUCKETS) + 2
+_SLOT = _RESPONSE + len(SIZE_BUCKETS) + 2
+_DURATION_SUM, _REQUEST_SUM, _RESPONSE_SUM = _REQUEST - 1, _RESPONSE - 1, _SLOT - 1
 
 
 class ServerCounters:
@@ -113,12 +114,8 @@ class ServerCounters:
 
     def __init__(self, server: str) -> None:
         self.server = server
-        self.requests: dict[RequestKey, int] = {}
+        self.requests: dict[RequestKey, list[float]] = {}  # laid out as _COUNT.._SLOT say
         self.responses: dict[ResponseKey, int] = {}
-        self.durations: dict[str, list[float]] = {}  # per zone: bucket counts + [sum]
-        self.do_requests: dict[str, int] = {}  # per zone
-        self.request_sizes: dict[tuple[str, str], list[float]] = {}  # per (zone, proto)
-        self.response_sizes: dict[tuple[str, str], list[float]] = {}
         self.cells: dict[CellKey, HitCell] = {}
         self.panics = 0
 
@@ -142,18 +139,22 @@ class ServerCounters:
         reply: bytes,
     ) -> None:
         """One query answered on the decoding path, as CoreDNS's vars.Report counts it."""
-        zone = request[0]
-        self.requests[request] = self.requests.get(request, 0) + 1
-        self.responses[response] = self.responses.get(response, 0) + 1
-        slot = self.durations.get(zone)
+        slot = self.requests.get(request)
         if slot is None:
-            slot = self.durations[zone] = [0.0] * 18
-        slot[bisect.bisect_left(DURATION_BUCKETS, seconds)] += 1
-        slot[17] += seconds
-        if query.edns is not None and query.edns.do:
-            self.do_requests[zone] = self.do_requests.get(zone, 0) + 1
-        _observe(self.request_sizes, (zone, request[1]), len(query.wire), 1)
-        _observe(self.response_sizes, (zone, request[1]), len(reply), 1)
+            slot = self.requests[request] = [0.0] * _SLOT
+        slot[_COUNT] += 1
+        edns = query.edns
+        if edns is not None and edns.do:
+            slot[_DO] += 1
+        slot[_DURATION + bisect_left(DURATION_BUCKETS, seconds)] += 1
+        slot[_DURATION_SUM] += seconds
+        size = len(query.wire)
+        slot[_REQUEST + bisect_left(SIZE_BUCKETS, size)] += 1
+        slot[_REQUEST_SUM] += size
+        size = len(reply)
+        slot[_RESPONSE + bisect_left(SIZE_BUCKETS, size)] += 1
+        slot[_RESPONSE_SUM] += size
+        self.responses[response] = self.responses.get(response, 0) + 1
 
 
 class _Families:
@@ -252,49 +253,67 @@ class ServerCollector(Collector):
 
 def _fold(counters: ServerCounters, families: _Families) -> None:
     """Add one server's decoding-path counts and hot-path cells to `families`."""
-    requests = dict(counters.requests)
-    responses = dict(counters.responses)
-    do_requests = dict(counters.do_requests)
-    request_sizes = {k: list(v) for k, v in counters.request_sizes.items()}
-    response_sizes = {k: list(v) for k, v in counters.response_sizes.items()}
-    hot: dict[str, int] = {}
+    requests: dict[RequestKey, float] = {}
+    responses: dict[ResponseKey, float] = dict(counters.responses)
+    do: dict[str, float] = {}
+    durations: dict[str, list[float]] = {}  # per zone: buckets, +Inf, sum
+    sizes: dict[tuple[str, str], list[float]] = {}  # per (zone, proto): request, then response
+    for key, slot in list(counters.requests.items()):
+        zone = key[0]
+        requests[key] = slot[_COUNT]
+        do[zone] = do.get(zone, 0.0) + slot[_DO]
+        _add(durations, zone, slot[_DURATION:_REQUEST], _REQUEST - _DURATION)
+        _add(sizes, (zone, key[1]), slot[_REQUEST:_SLOT], _SLOT - _REQUEST)
+    response_part = _RESPONSE - _REQUEST
     for cell in list(counters.cells.values()):
         n = cell.count
         if not n:
             continue
-        zone, proto = cell.request[0], cell.request[1]
-        requests[cell.request] = requests.get(cell.request, 0) + n
-        responses[cell.response] = responses.get(cell.response, 0) + n
-        hot[zone] = hot.get(zone, 0) + n
+        zone = cell.request[0]
+        requests[cell.request] = requests.get(cell.request, 0.0) + n
+        responses[cell.response] = responses.get(cell.response, 0.0) + n
         if cell.do:
-            do_requests[zone] = do_requests.get(zone, 0) + n
-        _observe(request_sizes, (zone, proto), cell.request_size, n)
-        _observe(response_sizes, (zone, proto), cell.response_size, n)
+            do[zone] = do.get(zone, 0.0) + n
+        # Pre-encoded answers take a few microseconds: they count in the first bucket.
+        _add(durations, zone, [n], _REQUEST - _DURATION)
+        part = [0.0] * (_SLOT - _REQUEST)
+        part[bisect_left(SIZE_BUCKETS, cell.request_size)] = n
+        part[response_part - 1] = cell.request_size * n
+        part[response_part + bisect_left(SIZE_BUCKETS, cell.response_size)] = n
+        part[-1] = cell.response_size * n
+        _add(sizes, (zone, cell.request[1]), part, _SLOT - _REQUEST)
     server = counters.server
     for (zone, proto, family, qtype), value in requests.items():
         families.requests.add_metric([server, zone, "", proto, family, qtype], value)
     for (zone, rcode, plugin), value in responses.items():
         families.responses.add_metric([server, zone, "", rcode, plugin], value)
-    for zone, value in do_requests.items():
-        families.do_requests.add_metric([server, zone, ""], value)
-    for zone in set(counters.durations) | set(hot):
-        slot = counters.durations.get(zone, [0.0] * 18)
-        # Pre-encoded answers take a few microseconds: they count in the first bucket.
-        buckets = _cumulative(DURATION_BUCKETS, slot, float(hot.get(zone, 0)))
-        families.durations.add_metric([server, zone, ""], buckets, slot[17])
-    for (zone, proto), slot in request_sizes.items():
-        buckets = _cumulative(SIZE_BUCKETS, slot, 0.0)
-        families.request_sizes.add_metric([server, zone, "", proto], buckets, slot[-1])
-    for (zone, proto), slot in response_sizes.items():
-        buckets = _cumulative(SIZE_BUCKETS, slot, 0.0)
-        families.response_sizes.add_metric([server, zone, "", proto], buckets, slot[-1])
+    for zone, value in do.items():
+        if value:  # as in CoreDNS, a zone appears once a DO query has been seen
+            families.do_requests.add_metric([server, zone, ""], value)
+    for zone, slot in durations.items():
+        buckets = _cumulative(DURATION_BUCKETS, slot)
+        families.durations.add_metric([server, zone, ""], buckets, slot[-1])
+    for (zone, proto), slot in sizes.items():
+        labels = [server, zone, "", proto]
+        request, response = slot[:response_part], slot[response_part:]
+        families.request_sizes.add_metric(labels, _cumulative(SIZE_BUCKETS, request), request[-1])
+        families.response_sizes.add_metric(
+            labels, _cumulative(SIZE_BUCKETS, response), response[-1]
+        )
 
 
-def _cumulative(
-    bounds: tuple[float, ...], slot: list[float], start: float
-) -> list[tuple[str, float]]:
-    """Prometheus's cumulative `le` buckets from per-bucket counts (the last one is +Inf)."""
-    cumulative, buckets = start, []
+def _add(totals: dict[_K, list[float]], key: _K, part: list[float], length: int) -> None:
+    """Add `part` element-wise to the slot of `length` zeros or counts under `key`."""
+    slot = totals.get(key)
+    if slot is None:
+        slot = totals[key] = [0.0] * length
+    for index, value in enumerate(part):
+        slot[index] += value
+
+
+def _cumulative(bounds: tuple[float, ...], slot: list[float]) -> list[tuple[str, float]]:
+    """Prometheus's cumulative `le` buckets from per-bucket counts, then the +Inf count."""
+    cumulative, buckets = 0.0, []
     for bound, count in zip(bounds, slot, strict=False):
         cumulative += count
         buckets.append((_le(bound), cumulative))
