@@ -52,8 +52,7 @@ def test_legacy_endpoints_become_a_slice_of_their_service() -> None:
     [
         pytest.param(
             SERVICE.replace("10.96.0.20", "10.96.0.300"),
-            "bad.yaml: document 1: spec.clusterIP: Service web: "
-            "malformed IP address '10.96.0.300'",
+            "bad.yaml: document 1: spec.clusterIP: Service web: malformed IP address '10.96.0.300'",
             id="malformed-ip",
         ),
         pytest.param(
