@@ -84,7 +84,7 @@ def check_flags(options: ServeOptions) -> None:
         raise ConfigError("--manifests cannot be combined with --kubeconfig or --api-server")
     for path in options.manifests:
         if not Path(path).exists():
-            raise ConfigError(f"--manifests: no such file or folder: {path}")
+            raise ConfigError(f"--manifests: {path}: no such file or folder")
     for text in options.upstreams:
         try:
             parse_upstream(text)

@@ -39,7 +39,7 @@ BASE = ["serve", "--manifests", str(EXAMPLES), "--dns-addr", "127.0.0.1", "--dns
         ),
         pytest.param(
             ["--manifests", "no/such/folder"],
-            "--manifests: no such file or folder: no/such/folder",
+            "--manifests: no/such/folder: no such file or folder",
             id="manifests-missing",
         ),
         pytest.param(

@@ -221,4 +221,4 @@ def _check_manifests(directive: Directive) -> None:
             path = from_corefile(option.file, text)
             if not Path(path).exists():
                 where = "" if path == text else f" (looked for {path})"
-                raise directive_error(option, f"no such file or folder: {text}{where}", directive)
+                raise directive_error(option, f"{text}: no such file or folder{where}", directive)

@@ -186,7 +186,7 @@ def test_a_missing_manifests_path_names_the_corefile_line(
     with pytest.raises(ConfigError) as caught:
         App(corefile.read_text(), str(corefile))
     assert str(caught.value) == (
-        f"{corefile}:4: kubernetes: manifests: no such file or folder: nothere "
+        f"{corefile}:4: kubernetes: manifests: nothere: no such file or folder "
         f"(looked for {tmp_path / 'nothere'})"
     )
 
