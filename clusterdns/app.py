@@ -57,13 +57,44 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
-def serve_corefile(options: ServeOptions) -> str:
-    """The Corefile equivalent to `serve`'s flags: kind's default, fed as the flags say."""
+def check_flags(options: ServeOptions) -> None:
+    """ConfigError naming the flag when one of `serve`'s flags has a value it cannot take.
+
+    Each is checked here, before it becomes a Corefile token, so the error names the flag the
+    user typed rather than a line of a Corefile they never wrote.
+    """
     for address in options.dns_addrs:
         try:
             ipaddress.ip_address(address)
         except ValueError:
             raise ConfigError(f"--dns-addr: not an IP address: {address!r}") from None
+    if not 0 <= options.dns_port <= 65535:
+        raise ConfigError(f"--dns-port: must be 0..65535, got {options.dns_port}")
+    if not 0 <= options.ttl <= 3600:  # the kubernetes plugin's ttl range, as in CoreDNS
+        raise ConfigError(f"--ttl: must be 0..3600, got {options.ttl}")
+    if not options.tcp_idle_timeout > 0:
+        raise ConfigError(
+            f"--tcp-idle-timeout: must be more than 0, got {options.tcp_idle_timeout}"
+        )
+    if options.http_addr is not None:
+        port = options.http_addr.rpartition(":")[2]
+        if ":" not in options.http_addr or not port.isdigit() or int(port) > 65535:
+            raise ConfigError(f"--http-addr: want HOST:PORT or :PORT, got {options.http_addr!r}")
+    if options.manifests and (options.kubeconfig or options.api_server):
+        raise ConfigError("--manifests cannot be combined with --kubeconfig or --api-server")
+    for path in options.manifests:
+        if not Path(path).exists():
+            raise ConfigError(f"--manifests: {path}: no such file or folder")
+    for text in options.upstreams:
+        try:
+            parse_upstream(text)
+        except ConfigError as exc:
+            raise ConfigError(f"--upstream: {exc}") from None
+
+
+def serve_corefile(options: ServeOptions) -> str:
+    """The Corefile equivalent to `serve`'s flags: kind's default, fed as the flags say."""
+    check_flags(options)
     upstreams = [str(parse_upstream(u)) for u in options.upstreams] or [options.resolv_conf]
     source: list[str] = []
     if options.manifests:
@@ -186,7 +217,7 @@ class App:
         """Make `servers` the ones metrics and /ready describe."""
         self.collector.servers = [server.counters for server in servers]
         self.collector.plugins = [
-            (f"dns://:{server.port}", zone, name)
+            (server.counters.server, zone, name)
             for server in servers
             for block in server.blocks
             for zone in block.zones

@@ -6,7 +6,14 @@ import sys
 from pathlib import Path
 
 from clusterdns import __version__
-from clusterdns.app import App, ServeOptions, configure_logging, run, tune_allocator
+from clusterdns.app import (
+    App,
+    ServeOptions,
+    check_flags,
+    configure_logging,
+    run,
+    tune_allocator,
+)
 from clusterdns.config import supported
 from clusterdns.errors import ConfigError
 
@@ -151,6 +158,7 @@ def _serve(argv: list[str]) -> int:
         tcp_idle_timeout=args.tcp_idle_timeout,
     )
     try:
+        check_flags(options)  # before logging is set up: a typo costs nothing to report
         if args.print_corefile:
             from clusterdns.app import serve_corefile
 

@@ -18,7 +18,7 @@ from clusterdns.plugin import PLUGIN_ORDER, Handler, Request, Response, SetupCon
 from clusterdns.plugins.bind.setup import bind_addresses
 from clusterdns.server.dispatch import ServerBlock as RoutedBlock
 from clusterdns.server.hotpath import AnswerCache
-from clusterdns.server.metrics import ServerCounters
+from clusterdns.server.metrics import ServerCounters, server_label
 
 # Directive → "module:function" of its setup. Modules are imported when a Corefile names
 # them, so a Corefile without `kubernetes` never pays for the kubernetes client.
@@ -118,10 +118,12 @@ def build_servers(corefile: Corefile, environment: Environment, default_port: in
         addresses = block_addresses(block, default_port)
         port = addresses[0].port
         zones = tuple(dict.fromkeys(a.zone for a in addresses))
-        listen = _listen(block)
+        bound = _bound(block)
+        listen = bound or ("0.0.0.0",)
         server = servers.get(port)
         if server is None:
-            server = servers[port] = Server(port, listen, [], [], ServerCounters(f"dns://:{port}"))
+            counters = ServerCounters(server_label(port, bound))
+            server = servers[port] = Server(port, listen, [], [], counters)
         elif server.addresses != listen:
             raise CorefileError(
                 block.file,
@@ -133,12 +135,13 @@ def build_servers(corefile: Corefile, environment: Environment, default_port: in
     return list(servers.values())
 
 
-def _listen(block: ServerBlock) -> tuple[str, ...]:
+def _bound(block: ServerBlock) -> tuple[str, ...]:
+    """The addresses `bind` names in `block` (none: every address)."""
     found: tuple[str, ...] = ()
     for directive in block.directives:
         if directive.name == "bind":
             found += bind_addresses(directive)
-    return found or ("0.0.0.0",)
+    return found
 
 
 def _chain(
@@ -153,7 +156,7 @@ def _chain(
         shared=environment.shared,
         environ=environment.environ,
         zone_changed=server.zone_changed,
-        server=f"dns://:{server.port}",
+        server=server.counters.server,
         listen=server.addresses,
         lookup=server.lookup,
     )

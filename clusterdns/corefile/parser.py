@@ -239,8 +239,9 @@ class _Parser:
         while True:
             inner = self._s.peek_raw()
             if inner is None:
-                opened = self._s.where(token)
-                raise self._s.eof_error(f"unterminated snippet ({name}) opened at {opened}")
+                # Located at the '{' left open, not at the end of the file: that is the line
+                # to fix.
+                raise _error(token, f"unterminated snippet ({name}): this '{{' is never closed")
             self._s.take()
             if inner.kind is Kind.OPEN:
                 depth += 1
@@ -262,8 +263,9 @@ class _Parser:
         while True:
             token = self._s.peek(statement=True)
             if token is None:
-                opened = self._s.where(opening)
-                raise self._s.eof_error(f"unterminated block opened at {opened}, expected '}}'")
+                # Located at the innermost '{' left open, not at the end of the file: that is
+                # the line to fix.
+                raise _error(opening, "unterminated block: this '{' is never closed, expected '}'")
             if token.kind is Kind.CLOSE:
                 # CoreDNS's setup functions read a '}' on a directive's line as an argument,
                 # so a block closes only on a line of its own (or right after its '{').

@@ -88,7 +88,7 @@ class Dispatcher:
         generation = cache.generation
         started = time.perf_counter()
         zones, by_zone = self._routes
-        zone = longest_zone(query.name, zones) or "."
+        zone = longest_zone(query.name, zones) or "dropped"  # CoreDNS vars.Dropped
         try:
             response = await self._respond(query, protocol, client, zones, by_zone)
             wire = self._encode(query, response, protocol, max_size)
@@ -104,9 +104,9 @@ class Dispatcher:
         family = "2" if ":" in client[0] else "1"
         request = (zone, protocol, family, type_label(query.qtype))
         result = (zone, rcode_text(wire[3] & 0xF), response.plugin)
-        self.counters.count(request, result, time.perf_counter() - started)
+        self.counters.count(request, result, time.perf_counter() - started, query, wire)
         if response.answer is not None and response.cacheable and protocol == "udp":
-            cell = self.counters.cell(request, result)
+            cell = self.counters.cell(request, result, query, wire)
             rotations = tuple(encode_answer(query, a, max_size) for a in response.rotations)
             cache.store(query, wire, generation, response.scope, cell, rotations)
             if response.ttl is not None:

@@ -100,7 +100,7 @@ async def test_metrics_carry_coredns_names_and_labels(kubeadm: App) -> None:
     status, body = await http_get(kubeadm, "/metrics")
     assert status == 200
     port = kubeadm.servers[0].port
-    server = f'server="dns://:{port}"'
+    server = f'server="dns://127.0.0.1:{port}"'  # CoreDNS names a bound server by its address
     assert (
         f'coredns_dns_requests_total{{family="1",proto="udp",{server},type="A",view="",'
         'zone="."} 3.0'
