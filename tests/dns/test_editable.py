@@ -10,25 +10,38 @@ from clusterdns.dns.wire import Section
 from clusterdns.errors import WireError
 
 
+def rrset(text: str) -> dns.rrset.RRset:
+    """An RRset from `NAME TTL CLASS TYPE DATA`."""
+    name, ttl, rclass, rtype, data = text.split(" ", 4)
+    return dns.rrset.from_text(name, int(ttl), rclass, rtype, data)
+
+
 def reply(*answers: str, authority: tuple[str, ...] = (), edns: bool = True) -> bytes:
     query = dns.message.make_query("Www.Example.com.", "A", use_edns=edns)
     response = dns.message.make_response(query)
     for text in answers:
-        response.answer.append(dns.rrset.from_text(*text.split(" ", 4)))
+        response.answer.append(rrset(text))
     for text in authority:
-        response.authority.append(dns.rrset.from_text(*text.split(" ", 4)))
+        response.authority.append(rrset(text))
     return response.to_wire()
 
 
 ROUND_TRIPS = [
     pytest.param(("www.example.com. 60 IN A 192.0.2.1",), (), id="a"),
-    pytest.param(("www.example.com. 60 IN CNAME web.example.com.",
-                  "web.example.com. 60 IN AAAA 2001:db8::1"), (), id="cname-chain"),
+    pytest.param(
+        (
+            "www.example.com. 60 IN CNAME web.example.com.",
+            "web.example.com. 60 IN AAAA 2001:db8::1",
+        ),
+        (),
+        id="cname-chain",
+    ),
     pytest.param(("www.example.com. 60 IN MX 10 mail.example.com.",), (), id="mx"),
     pytest.param(("www.example.com. 60 IN SRV 1 2 3 t.example.com.",), (), id="srv"),
-    pytest.param(("www.example.com. 60 IN TXT \"a b\" \"c\"",), (), id="txt-opaque"),
-    pytest.param((), ("example.com. 60 IN SOA ns.example.com. h.example.com. 1 2 3 4 5",),
-                 id="soa-authority"),
+    pytest.param(('www.example.com. 60 IN TXT "a b" "c"',), (), id="txt-opaque"),
+    pytest.param(
+        (), ("example.com. 60 IN SOA ns.example.com. h.example.com. 1 2 3 4 5",), id="soa-authority"
+    ),
     pytest.param(("www.example.com. 60 IN DNAME other.example.",), (), id="dname"),
 ]
 
@@ -52,7 +65,11 @@ def test_records_carry_names_as_text() -> None:
     read = editable.read(reply("www.example.com. 60 IN MX 10 mail.example.com."))
     (mx,) = read.section(Section.ANSWER)
     assert (mx.name, mx.rtype, mx.ttl, mx.head, mx.names) == (
-        "Www.Example.com.", 15, 60, b"\x00\x0a", ("mail.Example.com.",),
+        "Www.Example.com.",
+        15,
+        60,
+        b"\x00\x0a",
+        ("mail.Example.com.",),
     )  # dnspython compressed "example.com" to the question's spelling
 
 
@@ -86,7 +103,9 @@ def test_rcode_with_upper_bits_goes_to_the_opt_record() -> None:
     read = editable.read(reply())
     changed = editable.with_rcode(read, 23)  # BADCOOKIE
     assert editable.full_rcode(changed) == 23
-    message = dns.message.from_wire(editable.write(changed, b"\x03www\x07example\x03com\x00\x00\x01\x00\x01"))
+    message = dns.message.from_wire(
+        editable.write(changed, b"\x03www\x07example\x03com\x00\x00\x01\x00\x01")
+    )
     assert message.rcode() == 23
 
 

@@ -2,7 +2,7 @@
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,14 +38,14 @@ async def dig(port: int, *args: str) -> str:
 
 
 @pytest.fixture
-def cluster() -> AsyncIterator[FakeKubeAPI]:
+def cluster() -> Iterator[FakeKubeAPI]:
     """A fake API server holding default/kubernetes and demo/web."""
     fake = FakeKubeAPI()
     fake.add("namespaces", namespace("default"))
     fake.add("namespaces", namespace("demo"))
     fake.add("services", service("kubernetes", cluster_ip="10.96.0.1"))
     fake.add("services", service("web", "demo", cluster_ip="10.96.0.20"))
-    yield fake  # type: ignore[misc]
+    yield fake
     fake.close()
 
 

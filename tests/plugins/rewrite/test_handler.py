@@ -1,5 +1,6 @@
 """The `rewrite` handler: questions rewritten, replies (structured and bytes) reverted."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dns.message
@@ -18,35 +19,48 @@ from tests.plugins.rewrite.conftest import build_request, stanza
 class Recorder:
     """A `next` that records what it was asked and answers from a function of the request."""
 
-    reply: "object"
+    reply: Callable[[Request], Response]
     asked: list[Request] = field(default_factory=list)
 
     async def __call__(self, request: Request) -> Response:
         self.asked.append(request)
-        return self.reply(request)  # type: ignore[operator]
+        return self.reply(request)
+
+
+Reply = Callable[[Request], Response]
+
+
+def rrset(text: str) -> dns.rrset.RRset:
+    """An RRset from `NAME TTL CLASS TYPE DATA`."""
+    name, ttl, rclass, rtype, data = text.split(" ", 4)
+    return dns.rrset.from_text(name, int(ttl), rclass, rtype, data)
 
 
 def handler(*lines: str, lookup: Next | None = None) -> RewriteHandler:
     return RewriteHandler(parse_rules(tuple(stanza(line) for line in lines)), lookup)
 
 
-def structured(records: list[Record], rcode: Rcode = Rcode.NOERROR) -> object:
+def structured(records: list[Record], rcode: Rcode = Rcode.NOERROR) -> Reply:
     def reply(request: Request) -> Response:
-        return Response("kubernetes", answer=Answer(rcode, tuple(records), authoritative=True),
-                        cacheable=True, scope="s")
+        return Response(
+            "kubernetes",
+            answer=Answer(rcode, tuple(records), authoritative=True),
+            cacheable=True,
+            scope="s",
+        )
 
     return reply
 
 
-def upstream(*rrs: str, rcode: int = 0, edns: bool = False) -> object:
+def upstream(*rrs: str, rcode: int = 0, edns: bool = False) -> Reply:
     """Reply bytes, as forward passes them on, answering the (rewritten) request."""
 
     def reply(request: Request) -> Response:
         query = dns.message.from_wire(request.query.wire)
         response = dns.message.make_response(query)
-        response.set_rcode(rcode)
+        response.set_rcode(dns.rcode.Rcode(rcode))
         for text in rrs:
-            response.answer.append(dns.rrset.from_text(*text.split(" ", 4)))
+            response.answer.append(rrset(text))
         if not edns:
             response.use_edns(False)
         return Response("forward", wire=response.to_wire())
@@ -62,10 +76,14 @@ def lines(wire: bytes) -> tuple[str, list[str]]:
 async def test_exact_rule_structured_answer_maps_names_back_and_stays_cacheable() -> None:
     rewrite = handler("rewrite name exact web.example.org web.demo.svc.cluster.local")
     target = "web.demo.svc.cluster.local."
-    next = Recorder(structured([
-        Record(target, RType.A, 30, Address("10.96.0.20")),
-        Record("_http._tcp." + target, RType.SRV, 30, Srv(0, 100, 80, target)),
-    ]))
+    next = Recorder(
+        structured(
+            [
+                Record(target, RType.A, 30, Address("10.96.0.20")),
+                Record("_http._tcp." + target, RType.SRV, 30, Srv(0, 100, 80, target)),
+            ]
+        )
+    )
     response = await rewrite.serve(build_request("Web.Example.org."), next)
     assert next.asked[0].query.name == target
     assert response.cacheable and response.scope == "s"
@@ -78,32 +96,44 @@ async def test_exact_rule_structured_answer_maps_names_back_and_stays_cacheable(
 
 async def test_wire_reply_gets_the_clients_question_and_names_back() -> None:
     rewrite = handler("rewrite name suffix .corp.example .upstream.test answer auto")
-    next = Recorder(upstream(
-        "www.upstream.test. 60 IN CNAME edge.upstream.test.",
-        "edge.upstream.test. 60 IN A 192.0.2.1",
-    ))
+    next = Recorder(
+        upstream(
+            "www.upstream.test. 60 IN CNAME edge.upstream.test.",
+            "edge.upstream.test. 60 IN A 192.0.2.1",
+        )
+    )
     request = build_request("WWW.corp.example.", ident=4242)
     response = await rewrite.serve(request, next)
     assert response.wire is not None and response.wire[:2] == (4242).to_bytes(2, "big")
-    assert lines(response.wire) == ("WWW.corp.example. IN A", [
-        "WWW.corp.example. 60 IN CNAME edge.corp.example.",
-        "edge.corp.example. 60 IN A 192.0.2.1",
-    ])
+    assert lines(response.wire) == (
+        "WWW.corp.example. IN A",
+        [
+            "WWW.corp.example. 60 IN CNAME edge.corp.example.",
+            "edge.corp.example. 60 IN A 192.0.2.1",
+        ],
+    )
 
 
 @pytest.mark.parametrize(
     ("rules", "first_asked", "owner"),
     [
-        pytest.param(("rewrite name a.example. b.example.", "rewrite name b.example. c.example."),
-                     "b.example.", "a.example.", id="stop-is-the-default"),
-        pytest.param(("rewrite continue name a.example. b.example.",
-                      "rewrite name b.example. c.example."),
-                     "c.example.", "a.example.", id="continue-chains-and-reverts-in-reverse"),
+        pytest.param(
+            ("rewrite name a.example. b.example.", "rewrite name b.example. c.example."),
+            "b.example.",
+            "a.example.",
+            id="stop-is-the-default",
+        ),
+        pytest.param(
+            ("rewrite continue name a.example. b.example.", "rewrite name b.example. c.example."),
+            "c.example.",
+            "a.example.",
+            id="continue-chains-and-reverts-in-reverse",
+        ),
     ],
 )
 async def test_stop_and_continue(rules: tuple[str, ...], first_asked: str, owner: str) -> None:
     rewrite = handler(*rules)
-    next = Recorder(lambda r: upstream(f"{r.query.name} 60 IN A 192.0.2.1")(r))  # type: ignore[operator]
+    next = Recorder(lambda r: upstream(f"{r.query.name} 60 IN A 192.0.2.1")(r))
     response = await rewrite.serve(build_request("a.example."), next)
     assert next.asked[0].query.name == first_asked
     assert response.wire is not None
@@ -125,7 +155,9 @@ async def test_ttl_and_rcode_rules_on_both_kinds_of_reply() -> None:
     assert [rr.to_text() for rr in message.answer] == ["a.example. 20 IN A 192.0.2.1"]
     answer = await rewrite.serve(
         build_request("a.example."),
-        Recorder(structured([Record("a.example.", RType.A, 5, Address("10.0.0.1"))], Rcode.NXDOMAIN)),
+        Recorder(
+            structured([Record("a.example.", RType.A, 5, Address("10.0.0.1"))], Rcode.NXDOMAIN)
+        ),
     )
     assert answer.answer is not None and answer.answer.rcode == Rcode.NOERROR
     assert [r.ttl for r in answer.answer.answer] == [10]
@@ -142,14 +174,18 @@ async def test_type_rule_asks_the_new_type_and_restores_the_question() -> None:
 async def test_cname_rule_replaces_what_follows_by_a_lookup() -> None:
     async def lookup(request: Request) -> Response:
         assert request.query.name == "my-app.com.other.cdn.com."
-        return upstream("my-app.com.other.cdn.com. 100 IN A 30.3.1.2")(request)  # type: ignore[operator]
+        return upstream("my-app.com.other.cdn.com. 100 IN A 30.3.1.2")(request)
 
-    rewrite = handler(r"rewrite cname regex (.*).cdn.example.net. {1}.other.cdn.com.", lookup=lookup)
-    next = Recorder(upstream(
-        "my-app.com. 200 IN CNAME my-app.example.",
-        "my-app.example. 200 IN CNAME my-app.com.cdn.example.net.",
-        "my-app.com.cdn.example.net. 300 IN A 20.2.0.1",
-    ))
+    rewrite = handler(
+        r"rewrite cname regex (.*).cdn.example.net. {1}.other.cdn.com.", lookup=lookup
+    )
+    next = Recorder(
+        upstream(
+            "my-app.com. 200 IN CNAME my-app.example.",
+            "my-app.example. 200 IN CNAME my-app.com.cdn.example.net.",
+            "my-app.com.cdn.example.net. 300 IN A 20.2.0.1",
+        )
+    )
     response = await rewrite.serve(build_request("my-app.com."), next)
     assert response.wire is not None
     assert lines(response.wire)[1] == [
@@ -186,11 +222,21 @@ async def test_unmatched_questions_pass_untouched() -> None:
 async def test_value_rule_rewrites_ptr_targets() -> None:
     rewrite = handler(
         "rewrite stop {\n name suffix .arpa .arpa\n answer auto\n"
-        r" answer value (.*)\.service\.consul\. {1}.coredns.rocks." "\n}"
+        r" answer value (.*)\.service\.consul\. {1}.coredns.rocks."
+        "\n}"
     )
-    next = Recorder(structured([
-        Record("30.30.30.10.in-addr.arpa.", RType.PTR, 60, Target("ftp-us-west-1.service.consul.")),
-    ]))
+    next = Recorder(
+        structured(
+            [
+                Record(
+                    "30.30.30.10.in-addr.arpa.",
+                    RType.PTR,
+                    60,
+                    Target("ftp-us-west-1.service.consul."),
+                ),
+            ]
+        )
+    )
     response = await rewrite.serve(build_request("30.30.30.10.in-addr.arpa.", "PTR"), next)
     assert response.answer is not None
     assert [r.zone_line() for r in response.answer.answer] == [

@@ -32,8 +32,12 @@ class Case:
 
 CASES = [
     pytest.param(
-        Case("rewrite name example.net example.org", "example.net.", "example.org.",
-             answer_back=(("example.org.", "example.net."), ("a.example.org.", "a.example.net."))),
+        Case(
+            "rewrite name example.net example.org",
+            "example.net.",
+            "example.org.",
+            answer_back=(("example.org.", "example.net."), ("a.example.org.", "a.example.net.")),
+        ),
         id="exact-default-maps-answers-back",
     ),
     pytest.param(
@@ -57,21 +61,29 @@ CASES = [
         id="readme-regex",
     ),
     pytest.param(
-        Case("rewrite name suffix .schmoogle.com. .google.com.", "www.schmoogle.com.",
-             "www.google.com."),
+        Case(
+            "rewrite name suffix .schmoogle.com. .google.com.",
+            "www.schmoogle.com.",
+            "www.google.com.",
+        ),
         id="readme-suffix",
     ),
     pytest.param(
-        Case("rewrite stop {\n name suffix .coredns.rocks .service.consul answer auto\n}",
-             "a.coredns.rocks.", "a.service.consul.",
-             answer_back=(("a.service.consul.", "a.coredns.rocks."),)),
+        Case(
+            "rewrite stop {\n name suffix .coredns.rocks .service.consul answer auto\n}",
+            "a.coredns.rocks.",
+            "a.service.consul.",
+            answer_back=(("a.service.consul.", "a.coredns.rocks."),),
+        ),
         id="readme-suffix-answer-auto",
     ),
     pytest.param(
         Case(
             "rewrite stop {\n"
-            r" name regex (.*)-(us-west-1)\.coredns\.rocks {1}.service.{2}.consul" "\n"
-            r" answer name (.*)\.service\.(us-west-1)\.consul {1}-{2}.coredns.rocks" "\n}",
+            r" name regex (.*)-(us-west-1)\.coredns\.rocks {1}.service.{2}.consul"
+            "\n"
+            r" answer name (.*)\.service\.(us-west-1)\.consul {1}-{2}.coredns.rocks"
+            "\n}",
             "ftp-us-west-1.coredns.rocks.",
             "ftp.service.us-west-1.consul.",
             answer_back=(("ftp.service.us-west-1.consul.", "ftp-us-west-1.coredns.rocks."),),
@@ -79,13 +91,15 @@ CASES = [
         id="readme-answer-name",
     ),
     pytest.param(
-        Case("rewrite name prefix foo bar answer auto", "foo.example.com.", "bar.example.com.",
-             answer_back=(("bar.example.com.", "foo.example.com."),)),
+        Case(
+            "rewrite name prefix foo bar answer auto",
+            "foo.example.com.",
+            "bar.example.com.",
+            answer_back=(("bar.example.com.", "foo.example.com."),),
+        ),
         id="prefix-normalized-with-a-dot",
     ),
-    pytest.param(
-        Case("rewrite name prefix foo bar", "coredns.foo.", None), id="prefix-must-lead"
-    ),
+    pytest.param(Case("rewrite name prefix foo bar", "coredns.foo.", None), id="prefix-must-lead"),
     pytest.param(
         Case("rewrite type ANY HINFO", "example.org.", "example.org.", ANY, HINFO),
         id="readme-type",
@@ -117,8 +131,11 @@ def test_name_and_type_rules(case: Case) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param(r"rewrite continue {\n ttl regex (.*)\.coredns\.rocks 15\n}", (15, 15),
-                     id="readme-ttl-regex"),
+        pytest.param(
+            r"rewrite continue {\n ttl regex (.*)\.coredns\.rocks 15\n}",
+            (15, 15),
+            id="readme-ttl-regex",
+        ),
         pytest.param("rewrite ttl example.com. 30-300", (30, 300), id="range"),
         pytest.param("rewrite ttl example.com. -30", (0, 30), id="cap"),
         pytest.param("rewrite ttl example.com. 30-", (30, 2**31 - 1), id="floor"),
@@ -136,10 +153,13 @@ def test_ttl_rules(text: str, expected: tuple[int, int]) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("rewrite continue {\n rcode regex (.*)\\.coredns\\.rocks SERVFAIL NOERROR\n}",
-                     id="readme-names"),
-        pytest.param("rewrite continue {\n rcode regex (.*)\\.coredns\\.rocks 2 0\n}",
-                     id="readme-numbers"),
+        pytest.param(
+            "rewrite continue {\n rcode regex (.*)\\.coredns\\.rocks SERVFAIL NOERROR\n}",
+            id="readme-names",
+        ),
+        pytest.param(
+            "rewrite continue {\n rcode regex (.*)\\.coredns\\.rocks 2 0\n}", id="readme-numbers"
+        ),
     ],
 )
 def test_rcode_rules(text: str) -> None:
@@ -160,7 +180,8 @@ def test_answer_value_rules_rewrite_record_data() -> None:
     rule = parse_rule(
         stanza(
             "rewrite stop {\n name suffix .arpa .arpa\n answer auto\n"
-            r" answer value (.*)\.service\.consul\. {1}.coredns.rocks." "\n}"
+            r" answer value (.*)\.service\.consul\. {1}.coredns.rocks."
+            "\n}"
         )
     )
     result = rule.apply(Question("30.30.30.10.in-addr.arpa.", 12, 1))
@@ -175,8 +196,9 @@ def test_answer_value_rules_rewrite_record_data() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param("rewrite name regex (.*[ foo.", "rewrite: invalid regex '(.*['",
-                     id="bad-regex"),
+        pytest.param(
+            "rewrite name regex (.*[ foo.", "rewrite: invalid regex '(.*['", id="bad-regex"
+        ),
         pytest.param("rewrite name regex (.*) {1}.{2}.x", "uses more groups", id="too-many-groups"),
         pytest.param("rewrite name wild a b", "got 'wild'", id="bad-match-kind"),
         pytest.param("rewrite name", "too few arguments", id="name-alone"),
@@ -188,12 +210,16 @@ def test_answer_value_rules_rewrite_record_data() -> None:
         pytest.param("rewrite rcode a. SERVFAIL OOPS", "invalid RCODE 'OOPS'", id="bad-rcode"),
         pytest.param("rewrite cname wild a b", "unknown cname rewrite type", id="bad-cname"),
         pytest.param("rewrite answer name a b", "must begin with a name rule", id="answer-first"),
-        pytest.param("rewrite edns0 local set 0xffee abcd", "edns0 rules are not supported",
-                     id="edns0"),
+        pytest.param(
+            "rewrite edns0 local set 0xffee abcd", "edns0 rules are not supported", id="edns0"
+        ),
         pytest.param("rewrite bogus a b", "invalid rule type 'bogus'", id="bad-field"),
         pytest.param("rewrite continue", "must be followed by a rule type", id="mode-alone"),
-        pytest.param("rewrite name prefix a b answer auto answer name x y",
-                     "cannot be combined", id="auto-and-name"),
+        pytest.param(
+            "rewrite name prefix a b answer auto answer name x y",
+            "cannot be combined",
+            id="auto-and-name",
+        ),
         pytest.param("rewrite name prefix a b extra", "expected 'answer'", id="stray-argument"),
         pytest.param("rewrite name prefix a b answer value x", "2 arguments", id="value-short"),
     ],

@@ -22,7 +22,7 @@ COREFILE = """
     }
     template IN A hex.test {
       match "^ip0a(?P<b>[a-f0-9]{2})(?P<c>[a-f0-9]{2})(?P<d>[a-f0-9]{2})[.]hex[.]test[.]$"
-      answer "{{ .Name }} 60 IN A 10.{{ parseInt .Group.b 16 8 }}.{{ parseInt .Group.c 16 8 }}.{{ parseInt .Group.d 16 8 }}"
+      answer "{{ .Name }} 60 IN A 10.HEX"
     }
     template ANY ANY invalid {
       rcode NXDOMAIN
@@ -36,7 +36,7 @@ COREFILE = """
       answer "{{ .Name }} 0 IN TXT {{ .Remote }}"
     }
     forward . UPSTREAM
-"""
+""".replace("HEX", ".".join(f"{{{{ parseInt .Group.{g} 16 8 }}}}" for g in "bcd"))
 
 
 def section(out: str, title: str) -> list[str]:
