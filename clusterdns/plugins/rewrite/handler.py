@@ -60,7 +60,7 @@ class RewriteHandler:
             if rewritten is None:
                 # CoreDNS: a name that is not a legal domain name after the rewrite fails.
                 return Response(self.name, answer=Answer(Rcode.SERVFAIL))
-            inner = Request(rewritten, request.protocol, request.client)
+            inner = replace(request, query=rewritten)
         response = await next(inner)
         if id(query) in self._chasing:
             responses = [r for r in responses if not isinstance(r, CnameTarget)]
