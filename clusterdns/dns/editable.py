@@ -142,6 +142,8 @@ def _label_text(label: bytes) -> str:
 
 def name_labels(name: str) -> list[bytes]:
     """The labels of a presentation-form name (\\DDD and \\X escapes, RFC 1035 5.1)."""
+    if "\\" not in name:
+        return [label.encode("latin-1", "replace") for label in name.split(".") if label]
     labels: list[bytes] = []
     current = bytearray()
     index = 0
@@ -172,7 +174,7 @@ def name_labels(name: str) -> list[bytes]:
 def valid_name(name: str) -> bool:
     """True when `name` fits DNS limits: labels up to 63 bytes, 255 in all (RFC 1035 2.3.4)."""
     labels = name_labels(name)
-    return all(len(label) <= 63 for label in labels) and sum(len(x) + 1 for x in labels) < 256
+    return all(len(label) <= 63 for label in labels) and sum(len(x) + 1 for x in labels) + 1 <= 255
 
 
 class _Writer:

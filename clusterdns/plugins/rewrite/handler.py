@@ -144,9 +144,9 @@ def _structured(rules: tuple[ResponseRule, ...]) -> bool:
 
 def _rebuild(query: Query, question: Question) -> Query | None:
     """`query` asking `question` instead, its header and EDNS kept; None if the name is bad."""
-    if not editable.valid_name(question.name):
-        return None
     labels = editable.name_labels(question.name)
+    if any(len(label) > 63 for label in labels) or sum(map(len, labels)) + len(labels) > 254:
+        return None  # RFC 1035 2.3.4: labels of 63 bytes, names of 255 (with the root byte)
     name = b"".join(bytes((len(label),)) + label for label in labels) + b"\x00"
     wire = (
         query.wire[:12]
@@ -189,9 +189,10 @@ def revert_answer(answer: Answer, rules: tuple[ResponseRule, ...]) -> Answer:
     def fix(records: tuple[Record, ...]) -> tuple[Record, ...]:
         return tuple(_record(record, rules) for record in records)
 
+    rcode = _rcode(int(answer.rcode), rules)
     return replace(
         answer,
-        rcode=Rcode(_rcode(int(answer.rcode), rules)),
+        rcode=answer.rcode if rcode == answer.rcode else Rcode(rcode),
         answer=fix(answer.answer),
         authority=fix(answer.authority),
         additional=fix(answer.additional),
@@ -201,14 +202,18 @@ def revert_answer(answer: Answer, rules: tuple[ResponseRule, ...]) -> Answer:
 def _record(record: Record, rules: tuple[ResponseRule, ...]) -> Record:
     data = record.data
     if isinstance(data, Target):
-        data = Target(_name(data.target, rules, RecordValues))
+        target = _name(data.target, rules, RecordValues)
+        data = data if target is data.target else Target(target)
     elif isinstance(data, Srv):
-        data = replace(data, target=_name(data.target, rules, RecordValues))
+        target = _name(data.target, rules, RecordValues)
+        data = data if target is data.target else replace(data, target=target)
     elif isinstance(data, Soa):
-        data = replace(data, mname=_name(data.mname, rules, RecordValues))
-    return Record(
-        _name(record.name, rules, OwnerNames), record.rtype, _ttl(record.ttl, rules), data
-    )
+        mname = _name(data.mname, rules, RecordValues)
+        data = data if mname is data.mname else replace(data, mname=mname)
+    owner, ttl = _name(record.name, rules, OwnerNames), _ttl(record.ttl, rules)
+    if owner is record.name and ttl == record.ttl and data is record.data:
+        return record
+    return Record(owner, record.rtype, ttl, data)
 
 
 def revert_reply(reply: Reply, rules: tuple[ResponseRule, ...]) -> Reply:
@@ -220,9 +225,14 @@ def revert_reply(reply: Reply, rules: tuple[ResponseRule, ...]) -> Reply:
             continue
         names = rr.names
         if rr.rtype in editable.VALUE_TYPES and names:
-            names = (_name(names[0], rules, RecordValues), *names[1:])
-        owner = _name(rr.name, rules, OwnerNames)
-        records.append(replace(rr, name=owner, ttl=_ttl(rr.ttl, rules), names=names))
+            value = _name(names[0], rules, RecordValues)
+            if value is not names[0]:
+                names = (value, *names[1:])
+        owner, ttl = _name(rr.name, rules, OwnerNames), _ttl(rr.ttl, rules)
+        if owner is rr.name and ttl == rr.ttl and names is rr.names:
+            records.append(rr)
+        else:
+            records.append(replace(rr, name=owner, ttl=ttl, names=names))
     edited = replace(reply, records=tuple(records))
     old = editable.full_rcode(reply)
     new = _rcode(old, rules)
