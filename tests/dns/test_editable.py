@@ -115,8 +115,8 @@ def test_rcode_with_upper_bits_goes_to_the_opt_record() -> None:
         pytest.param("a.example.", True, id="plain"),
         pytest.param("a" * 63 + ".example.", True, id="63-byte-label"),
         pytest.param("a" * 64 + ".example.", False, id="64-byte-label"),
-        pytest.param(".".join(["a" * 62] * 4) + ".", True, id="255-on-the-wire"),
-        pytest.param(".".join(["a" * 62] * 3 + ["a" * 63]) + ".", False, id="256-on-the-wire"),
+        pytest.param(".".join(["a" * 63] * 3 + ["a" * 61]) + ".", True, id="255-on-the-wire"),
+        pytest.param(".".join(["a" * 63] * 3 + ["a" * 62]) + ".", False, id="256-on-the-wire"),
     ],
 )
 def test_valid_name(name: str, valid: bool) -> None:
