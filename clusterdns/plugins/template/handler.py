@@ -26,14 +26,14 @@ from clusterdns.dns.message import (
 )
 from clusterdns.dns.mnemonics import class_text, type_text
 from clusterdns.dns.names import longest_zone
-from clusterdns.dns.records import Answer, Rcode, RType
+from clusterdns.dns.records import Answer, Rcode, Record, RType
 from clusterdns.dns.wire import Section
 from clusterdns.errors import WireError
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.template.gotemplate import Message, Question, TemplateExecError
 from clusterdns.plugins.template.metrics import TemplateMetrics
 from clusterdns.plugins.template.options import ANY, RecordTemplate, TemplateConfig
-from clusterdns.plugins.template.zonetext import RecordTextError, parse_record
+from clusterdns.plugins.template.zonetext import RecordTextError, as_record, parse_record
 
 logger = logging.getLogger(__name__)
 PARSED_RECORDS = 4096  # distinct record texts kept parsed (a template's output repeats)
@@ -43,6 +43,8 @@ _SECTION = {
     "additional": Section.ADDITIONAL,
 }
 _EDE = 15  # RFC 8914 2: the Extended DNS Error option code
+_RCODES = frozenset(int(r) for r in Rcode)
+SCOPE = "template"  # what pre-encoded template answers depend on: only the Corefile
 
 
 class _Failed(Exception):
@@ -73,7 +75,9 @@ class TemplateHandler:
         self.metrics = metrics
         self.server = server
         self.lookup = lookup
-        self._parsed: LRUCache[tuple[str, Section], Rr] = LRUCache(maxsize=PARSED_RECORDS)
+        self._parsed: LRUCache[tuple[str, Section], tuple[Rr, Record | None]] = LRUCache(
+            maxsize=PARSED_RECORDS
+        )
 
     async def serve(self, request: Request, next: Next) -> Response:
         """Answer from the first matching template, SERVFAIL, or ask `next`."""
@@ -119,10 +123,12 @@ class TemplateHandler:
     async def _reply(self, found: _Match, request: Request) -> Response:
         template, query = found.template, request.query
         records: list[Rr] = []
+        structured: list[Record | None] = []
         chased = False
         for record in template.records:
-            rr = self._record(record, found)
+            rr, value = self._record(record, found)
             records.append(rr)
+            structured.append(value)
             if (
                 record.section == "answer"
                 and rr.rtype == RType.CNAME
@@ -131,6 +137,12 @@ class TemplateHandler:
             ):
                 chased = True
                 records.extend(await self._chase(rr.names[0], request))
+        cacheable = not chased and not template.per_client
+        if not chased and template.ederror is None and template.rcode in _RCODES:
+            answer = _answer(template, records, structured)
+            if answer is not None:
+                # A pure function of the question until a reload: the server may pre-encode it.
+                return Response(self.name, answer=answer, cacheable=cacheable, scope=SCOPE)
         flags = 0x8400 | (query.flags & 0x0110) | (template.rcode & 0xF)  # QR AA, RD CD kept
         opt = _opt(query, template)
         if opt is not None:
@@ -138,10 +150,10 @@ class TemplateHandler:
         ordered = sorted(records, key=lambda r: r.section)  # stable: template order kept
         reply = Reply(query.id, flags, (query.name, query.qtype, query.qclass), tuple(ordered))
         wire = editable.write(reply, query.wire[12 : query.question_end])
-        cacheable = not chased and not template.per_client
         return Response(self.name, wire=wire, cacheable=cacheable)
 
-    def _record(self, record: RecordTemplate, found: _Match) -> Rr:
+    def _record(self, record: RecordTemplate, found: _Match) -> tuple[Rr, Record | None]:
+        """The record a template produces for this match, in byte form and structured."""
         labels = (*found.labels, record.section, record.template.source)
         try:
             text = record.template.render(found.data)
@@ -150,8 +162,8 @@ class TemplateHandler:
             logger.warning("template %s: %s failed: %s", record.where, record.section, exc)
             raise _Failed from None
         key = (text, _SECTION[record.section])
-        rr = self._parsed.get(key)
-        if rr is None:
+        parsed = self._parsed.get(key)
+        if parsed is None:
             try:
                 rr = parse_record(text, key[1])
             except RecordTextError as exc:
@@ -160,8 +172,8 @@ class TemplateHandler:
                     "template %s: %s record %r: %s", record.where, record.section, text, exc
                 )
                 raise _Failed from None
-            self._parsed[key] = rr
-        return rr
+            parsed = self._parsed[key] = (rr, as_record(rr))
+        return parsed
 
     async def _chase(self, target: str, request: Request) -> list[Rr]:
         """The answer records of `target` looked up through the server (CoreDNS upstream)."""
@@ -179,6 +191,24 @@ class TemplateHandler:
             logger.warning("template: lookup of CNAME target %s failed: %s", target, exc)
             return []
         return list(reply.section(Section.ANSWER))
+
+
+def _answer(
+    template: TemplateConfig, records: list[Rr], structured: list[Record | None]
+) -> Answer | None:
+    """The reply as a structured answer, when every record has a structured form."""
+    sections: dict[Section, list[Record]] = {section: [] for section in Section}
+    for rr, value in zip(records, structured, strict=True):
+        if value is None:
+            return None
+        sections[rr.section].append(value)
+    return Answer(
+        Rcode(template.rcode),
+        tuple(sections[Section.ANSWER]),
+        tuple(sections[Section.AUTHORITY]),
+        tuple(sections[Section.ADDITIONAL]),
+        authoritative=True,
+    )
 
 
 def _wire(query: Query, response: Response) -> bytes:

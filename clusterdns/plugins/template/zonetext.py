@@ -13,6 +13,17 @@ import struct
 
 from clusterdns.dns.editable import Rr, valid_name
 from clusterdns.dns.mnemonics import class_text, type_text
+from clusterdns.dns.records import (
+    CLASS_IN,
+    Address,
+    RData,
+    Record,
+    RType,
+    Soa,
+    Srv,
+    Target,
+    Txt,
+)
 from clusterdns.dns.wire import Section
 
 DEFAULT_TTL = 3600  # miekg/dns defaultTtl
@@ -172,3 +183,45 @@ def _generic(rdata: list[tuple[bool, str]]) -> bytes:
     if len(data) != length:
         raise RecordTextError(f"generic data is {len(data)} bytes, its length says {length}")
     return data
+
+
+def as_record(rr: Rr) -> Record | None:
+    """`rr` as a structured record the server can pre-encode, or None for other types/classes.
+
+    Names are lowercased (clusterdns's record values are); names with escapes, classes other
+    than IN and non-ASCII TXT stay in the byte form.
+    """
+    names = (rr.name, *rr.names)
+    if rr.rclass != CLASS_IN or any("\\" in name for name in names):
+        return None
+    owner = rr.name.lower()
+    data: RData
+    if rr.rtype == RType.A and len(rr.tail) == 4:
+        data = Address(str(ipaddress.IPv4Address(rr.tail)))
+    elif rr.rtype == RType.AAAA and len(rr.tail) == 16:
+        data = Address(str(ipaddress.IPv6Address(rr.tail)))
+    elif rr.rtype in (RType.CNAME, RType.PTR, RType.NS) and rr.names:
+        data = Target(rr.names[0].lower())
+    elif rr.rtype == RType.SRV and rr.names:
+        priority, weight, port = struct.unpack("!HHH", rr.head)
+        data = Srv(priority, weight, port, rr.names[0].lower())
+    elif rr.rtype == RType.SOA and len(rr.names) == 2:
+        serial, refresh, retry, expire, minimum = struct.unpack("!5I", rr.tail)
+        mname, rname = (name.lower() for name in rr.names)
+        data = Soa(mname, rname, serial, refresh, retry, expire, minimum)
+    elif rr.rtype == RType.TXT and rr.tail.isascii():
+        data = Txt(tuple(_strings(rr.tail)))
+        if any('"' in s or "\\" in s for s in data.strings):
+            return None
+    else:
+        return None
+    return Record(owner, RType(rr.rtype), rr.ttl, data)
+
+
+def _strings(data: bytes) -> list[str]:
+    strings, position = [], 0
+    while position < len(data):
+        length = data[position]
+        strings.append(data[position + 1 : position + 1 + length].decode("ascii"))
+        position += 1 + length
+    return strings

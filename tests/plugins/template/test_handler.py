@@ -7,9 +7,10 @@ import dns.rrset
 from prometheus_client import CollectorRegistry
 
 from clusterdns.corefile.parser import parse_corefile
+from clusterdns.dns.message import TCP_MAX_MESSAGE, encode_answer
 from clusterdns.dns.records import Answer, Rcode
 from clusterdns.plugin import Next, Request, Response
-from clusterdns.plugins.template.handler import TemplateHandler
+from clusterdns.plugins.template.handler import SCOPE, TemplateHandler
 from clusterdns.plugins.template.metrics import TemplateMetrics
 from clusterdns.plugins.template.options import parse_templates
 from tests.plugins.rewrite.conftest import build_request
@@ -29,9 +30,15 @@ def handler(
     return TemplateHandler(parse_templates(block.directives, (".",)), metrics, "dns://:53", lookup)
 
 
-def parsed(response: Response) -> dns.message.Message:
+async def ask(plugin: TemplateHandler, request: Request) -> tuple[Response, dns.message.Message]:
+    """Serve `request`; the response and the message the server sends for it."""
+    response = await plugin.serve(request, next_plugin)
+    if response.answer is not None:
+        return response, dns.message.from_wire(
+            encode_answer(request.query, response.answer, TCP_MAX_MESSAGE)
+        )
     assert response.wire is not None
-    return dns.message.from_wire(response.wire)
+    return response, dns.message.from_wire(response.wire)
 
 
 SEARCH = """
@@ -53,10 +60,8 @@ template IN A strict.test {
 
 
 async def test_readme_search_domain_block_is_nxdomain_with_soa() -> None:
-    reply = parsed(
-        await handler(SEARCH).serve(
-            build_request("something.example.com.dc1.example.com.", "AAAA"), next_plugin
-        )
+    _, reply = await ask(
+        handler(SEARCH), build_request("something.example.com.dc1.example.com.", "AAAA")
     )
     assert reply.rcode() == dns.rcode.NXDOMAIN and reply.flags & dns.flags.AA
     assert [rr.to_text() for rr in reply.authority] == [
@@ -71,7 +76,7 @@ async def test_first_matching_regex_of_several_answers() -> None:
         ("ip-10-1-2-3.dc.example.", "10.1.2.3"),
         ("4.3.2.1.ext.example.", "4.3.2.1"),
     ):
-        reply = parsed(await plugin.serve(build_request(name), next_plugin))
+        _, reply = await ask(plugin, build_request(name))
         assert [rr.to_text() for rr in reply.answer] == [f"{name} 60 IN A {address}"]
 
 
@@ -97,8 +102,8 @@ async def test_metrics_count_matches_and_failures() -> None:
         registry,
     )
     for name in ("x.a.test.", "x.b.test.", "x.c.test.", "y.c.test."):
-        response = await plugin.serve(build_request(name), next_plugin)
-    assert parsed(response).answer[0].to_text() == "y.c.test. 60 IN A 10.0.0.1"
+        _, reply = await ask(plugin, build_request(name))
+    assert reply.answer[0].to_text() == "y.c.test. 60 IN A 10.0.0.1"
     labels = {"server": "dns://:53", "view": "", "class": "IN", "type": "A"}
     assert (
         registry.get_sample_value("coredns_template_matches_total", {**labels, "zone": "c.test."})
@@ -136,15 +141,16 @@ async def test_answers_reading_remote_or_message_are_not_cacheable() -> None:
         'template IN TXT b.test {\n answer "{{ .Name }} 0 IN TXT {{ .Message.Id }}"\n}\n'
         'template IN TXT c.test {\n answer "{{ .Name }} 0 IN TXT {{ .Type }}"\n}'
     )
-    remote = await plugin.serve(
-        build_request("a.test.", "TXT", client=("192.0.2.5", 5)), next_plugin
-    )
-    assert parsed(remote).answer[0].to_text() == 'a.test. 0 IN TXT "192.0.2.5"'
+    remote, reply = await ask(plugin, build_request("a.test.", "TXT", client=("192.0.2.5", 5)))
+    assert reply.answer[0].to_text() == 'a.test. 0 IN TXT "192.0.2.5"'
     assert not remote.cacheable
-    message = await plugin.serve(build_request("b.test.", "TXT", ident=777), next_plugin)
-    assert parsed(message).answer[0].to_text() == 'b.test. 0 IN TXT "777"'
+    message, reply = await ask(plugin, build_request("b.test.", "TXT", ident=777))
+    assert reply.answer[0].to_text() == 'b.test. 0 IN TXT "777"'
     assert not message.cacheable
-    assert (await plugin.serve(build_request("c.test.", "TXT"), next_plugin)).cacheable
+    plain, reply = await ask(plugin, build_request("c.test.", "TXT"))
+    assert reply.answer[0].to_text() == 'c.test. 0 IN TXT "TXT"'
+    # Structured and cacheable: the server pre-encodes it until the Corefile is reloaded.
+    assert plain.cacheable and plain.answer is not None and plain.scope == SCOPE
 
 
 async def test_rcode_servfail_builds_nothing_and_edns_is_echoed_with_ede() -> None:
@@ -154,14 +160,12 @@ async def test_rcode_servfail_builds_nothing_and_edns_is_echoed_with_ede() -> No
     )
     down = await plugin.serve(build_request("x.down.test."), next_plugin)
     assert down.answer is not None and down.answer.rcode == Rcode.SERVFAIL
-    reply = parsed(
-        await plugin.serve(build_request("x.invalid.", use_edns=0, want_dnssec=True), next_plugin)
-    )
+    _, reply = await ask(plugin, build_request("x.invalid.", use_edns=0, want_dnssec=True))
     assert reply.rcode() == dns.rcode.NXDOMAIN and reply.ednsflags & dns.flags.DO
     (option,) = reply.options
     assert (option.otype, option.code, option.text) == (15, 21, "Blocked according to RFC2606")
     # No OPT for a client that sent none (RFC 6891 7).
-    plain = parsed(await plugin.serve(build_request("y.invalid."), next_plugin))
+    _, plain = await ask(plugin, build_request("y.invalid."))
     assert plain.edns == -1
 
 
@@ -177,8 +181,7 @@ async def test_cname_answers_for_address_questions_follow_the_target() -> None:
         ' answer "foogle.com 60 IN CNAME google.com"\n}',
         lookup=lookup,
     )
-    response = await plugin.serve(build_request("FOOGLE.com."), next_plugin)
-    reply = parsed(response)
+    response, reply = await ask(plugin, build_request("FOOGLE.com."))
     assert reply.question[0].to_text() == "FOOGLE.com. IN A"
     # Owners equal to the question compress to it, so they carry the client's letter case.
     assert [rr.to_text() for rr in reply.answer] == [
@@ -186,5 +189,5 @@ async def test_cname_answers_for_address_questions_follow_the_target() -> None:
         "google.com. 30 IN A 192.0.2.44",
     ]
     assert not response.cacheable
-    mx = parsed(await plugin.serve(build_request("foogle.com.", "MX"), next_plugin))
+    _, mx = await ask(plugin, build_request("foogle.com.", "MX"))
     assert [rr.to_text() for rr in mx.answer] == ["foogle.com. 60 IN CNAME google.com."]

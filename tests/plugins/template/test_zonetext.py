@@ -6,7 +6,7 @@ import pytest
 from clusterdns.dns import editable
 from clusterdns.dns.editable import Reply
 from clusterdns.dns.wire import Section
-from clusterdns.plugins.template.zonetext import RecordTextError, parse_record
+from clusterdns.plugins.template.zonetext import RecordTextError, as_record, parse_record
 
 QUESTION = b"\x01x\x00\x00\x01\x00\x01"
 
@@ -94,3 +94,22 @@ def test_record_text(text: str, expected: str) -> None:
 def test_bad_record_text(text: str, message: str) -> None:
     with pytest.raises(RecordTextError, match=message):
         parse_record(text, Section.ANSWER)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param("A.Example. 60 IN A 10.0.0.1", "a.example. 60 IN A 10.0.0.1", id="a"),
+        pytest.param("a. 60 IN AAAA 2001:DB8:0::1", "a. 60 IN AAAA 2001:db8::1", id="aaaa"),
+        pytest.param("a. 60 IN CNAME B.example.", "a. 60 IN CNAME b.example.", id="cname"),
+        pytest.param("a. 60 IN SRV 1 2 3 t.", "a. 60 IN SRV 1 2 3 t.", id="srv"),
+        pytest.param('a. 60 IN TXT "x y" z', 'a. 60 IN TXT "x y" "z"', id="txt"),
+        pytest.param("a. 60 IN SOA m. r. 1 2 3 4 5", "a. 60 IN SOA m. r. 1 2 3 4 5", id="soa"),
+        pytest.param("a. 60 IN MX 10 m.", None, id="mx-stays-bytes"),
+        pytest.param("a. 60 CH A 10.0.0.1", None, id="other-class-stays-bytes"),
+        pytest.param("a\\032b. 60 IN A 10.0.0.1", None, id="escaped-name-stays-bytes"),
+    ],
+)
+def test_structured_form(text: str, line: str | None) -> None:
+    record = as_record(parse_record(text, Section.ANSWER))
+    assert (record.zone_line() if record else None) == line
