@@ -60,3 +60,16 @@ async def test_names_nobody_rewrites_pass_through(serve: Serve, upstream: FakeUp
     app = await serve(COREFILE)
     out = await dig(app.addresses[0][1], "kubernetes.default.svc.cluster.local", "A")
     assert "kubernetes.default.svc.cluster.local. 30 IN A 10.96.0.1" in out.replace("\t", " ")
+
+
+async def test_repeated_questions_from_pre_encoded_replies_keep_the_asked_name(
+    serve: Serve,
+) -> None:
+    app = await serve(COREFILE)
+    port = app.addresses[0][1]
+    for asked in ("web.example.org", "WEB.EXAMPLE.ORG", "Web.Example.Org"):
+        # Without a cookie (an EDNS option that differs per query) the question is hot.
+        out = await dig(port, asked, "A", "+nocookie")
+        assert f"{asked}.\t30\tIN\tA\t10.96.0.20" in out
+    # The kubernetes answer behind the rewrite is pre-encoded under the asked question.
+    assert sum(cache.hits for cache in app.servers[0].caches) >= 1

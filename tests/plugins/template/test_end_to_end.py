@@ -113,3 +113,20 @@ async def test_other_names_reach_kubernetes_and_forward(
     upstream.script("www.example.", "answer", ("192.0.2.11",))
     out = await dig(port, "www.example", "A")
     assert section(out, "ANSWER")[0].endswith("IN A 192.0.2.11")
+
+
+async def test_question_only_answers_are_pre_encoded_remote_ones_are_not(serve: Serve) -> None:
+    app = await serve(COREFILE)
+    port = app.addresses[0][1]
+
+    def hits() -> int:
+        return sum(cache.hits for cache in app.servers[0].caches)
+
+    for _ in range(3):
+        out = await dig(port, "whoami.test", "TXT", "+nocookie")
+        assert section(out, "ANSWER") == ['whoami.test. 0 IN TXT "127.0.0.1"']
+    assert hits() == 0
+    for asked in ("ip-10-1-2-3.example", "IP-10-1-2-3.EXAMPLE"):
+        out = await dig(port, asked, "A", "+nocookie")
+        assert section(out, "ANSWER") == [f"{asked}. 60 IN A 10.1.2.3"]
+    assert hits() == 1
