@@ -232,8 +232,8 @@ def revert_reply(reply: Reply, rules: tuple[ResponseRule, ...]) -> Reply:
         if owner is rr.name and ttl == rr.ttl and names is rr.names:
             records.append(rr)
         else:
-            records.append(replace(rr, name=owner, ttl=ttl, names=names))
-    edited = replace(reply, records=tuple(records))
+            records.append(Rr(rr.section, owner, rr.rtype, rr.rclass, ttl, rr.head, names, rr.tail))
+    edited = Reply(reply.id, reply.flags, reply.question, tuple(records))
     old = editable.full_rcode(reply)
     new = _rcode(old, rules)
     return edited if new == old else editable.with_rcode(edited, new)

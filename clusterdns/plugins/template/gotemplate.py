@@ -298,6 +298,9 @@ def _unquote(text: str) -> str:
 
 
 def _pipeline(pipeline: Pipeline, data: Mapping[str, object]) -> object:
+    commands = pipeline.commands
+    if len(commands) == 1 and commands[0].function is None:
+        return _operand(commands[0].args[0], data)  # the common `{{ .Field }}`
     value: object = None
     for index, command in enumerate(pipeline.commands):
         args = [_operand(arg, data) for arg in command.args]
@@ -322,7 +325,7 @@ def _operand(operand: Operand, data: Mapping[str, object]) -> object:
 
 
 def _attribute(value: object, part: str) -> object:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         # Go text/template: a missing map key prints as "<no value>".
         return value.get(part, _NO_VALUE)
     return getattr(value, part)
@@ -338,6 +341,8 @@ _NO_VALUE = _NoValue()
 
 def _print(value: object) -> str:
     """Go's fmt.Print form of the values templates meet."""
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):

@@ -242,3 +242,21 @@ async def test_value_rule_rewrites_ptr_targets() -> None:
     assert [r.zone_line() for r in response.answer.answer] == [
         "30.30.30.10.in-addr.arpa. 60 IN PTR ftp-us-west-1.coredns.rocks."
     ]
+
+
+async def test_a_cname_rule_matching_its_own_lookup_does_not_recurse() -> None:
+    # The lookup goes through the server from the top, so through this handler again; the
+    # upstream answers every name with a CNAME the rule matches.
+    def looping(request: Request) -> Response:
+        return upstream(f"{request.query.name} 60 IN CNAME next.loop.test.")(request)
+
+    async def lookup(request: Request) -> Response:
+        return await rewrite.serve(request, Recorder(looping))
+
+    rewrite = handler("rewrite cname suffix .loop.test. .loop.test.", lookup=lookup)
+    response = await rewrite.serve(build_request("a.loop.test."), Recorder(looping))
+    assert response.wire is not None
+    assert lines(response.wire)[1] == [
+        "a.loop.test. 60 IN CNAME next.loop.test.",
+        "next.loop.test. 60 IN CNAME next.loop.test.",
+    ]
