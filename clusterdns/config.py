@@ -4,6 +4,7 @@ import importlib
 import random
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from prometheus_client import CollectorRegistry
 
@@ -31,6 +32,8 @@ SETUPS: Mapping[str, str] = {
     "log": "clusterdns.plugins.log.setup:setup",
     "loadbalance": "clusterdns.plugins.loadbalance.setup:setup",
     "cache": "clusterdns.plugins.cache.setup:setup",
+    "rewrite": "clusterdns.plugins.rewrite.setup:setup",
+    "template": "clusterdns.plugins.template.setup:setup",
     "kubernetes": "clusterdns.plugins.kubernetes.setup:setup",
     "loop": "clusterdns.plugins.loop.setup:setup",
     "forward": "clusterdns.plugins.forward.setup:setup",
@@ -38,8 +41,12 @@ SETUPS: Mapping[str, str] = {
 SPECIAL = ("bind",)  # read by the assembly itself, not a plugin instance
 # Answers that must be seen by a plugin on every query: no pre-encoded replies then.
 BYPASSES_HOT_PATH = ("log",)
+# Directives a block may repeat: CoreDNS gives one plugin instance every occurrence, in order,
+# so their setup is called once with all of them (a tuple of Directives).
+REPEATABLE = ("rewrite", "template")
 
 Setup = Callable[[Directive, SetupContext], object]
+RepeatedSetup = Callable[[tuple[Directive, ...], SetupContext], object]
 
 
 @dataclass
@@ -165,6 +172,8 @@ def _chain(
     for directive in block.directives:
         if directive.name in SPECIAL:
             continue
+        if directive.name in seen and directive.name in REPEATABLE:
+            continue
         if directive.name in seen:
             raise CorefileError(
                 directive.file,
@@ -172,7 +181,12 @@ def _chain(
                 f"{directive.name}: this plugin can only be used once per server block",
             )
         seen.add(directive.name)
-        plugin = load_setup(directive.name, directive)(directive, context)
+        setup = load_setup(directive.name, directive)
+        if directive.name in REPEATABLE:
+            repeated = tuple(d for d in block.directives if d.name == directive.name)
+            plugin = cast(RepeatedSetup, setup)(repeated, context)
+        else:
+            plugin = setup(directive, context)
         server.plugins.append((directive.name, plugin))
         if directive.name in BYPASSES_HOT_PATH:
             server.hot_path = False

@@ -21,6 +21,8 @@ PLUGIN_ORDER = (
     "log",
     "loadbalance",
     "cache",
+    "rewrite",
+    "template",
     "kubernetes",
     "loop",
     "forward",
