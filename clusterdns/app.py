@@ -2,6 +2,7 @@
 
 import asyncio
 import ctypes
+import glob
 import ipaddress
 import logging
 import os
@@ -17,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from clusterdns.clock import Clock, SystemClock
 from clusterdns.config import Environment, Server, build_servers
-from clusterdns.corefile.parser import parse_corefile
+from clusterdns.corefile.parser import ReadImport, parse_corefile
 from clusterdns.errors import ConfigError
 from clusterdns.plugin import Lifecycle, ReadyReporter, Shared
 from clusterdns.plugins.forward.setup import parse_upstream
@@ -119,6 +120,37 @@ def read_text(path: str) -> str:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
 
 
+_GLOB = frozenset("*?[")
+
+
+def import_reader(corefile: str) -> ReadImport:
+    """How `import PATTERN` reads files: relative to the Corefile's folder, globs expanded.
+
+    As in CoreDNS (Caddy), a glob matching nothing is only a warning (AKS and k3s import
+    `custom/*.override` whether or not a user added one), while a literal path that cannot
+    be read is an error. Matches are read in sorted order, as Go's filepath.Glob returns them.
+    """
+    base = Path(corefile).parent if corefile != "serve flags" else Path.cwd()
+
+    def read(pattern: str) -> list[tuple[str, str]]:
+        path = str(base / pattern)  # an absolute pattern stays as it is
+        if _GLOB.isdisjoint(pattern):
+            return [(path, _read_import(path))]
+        matches = [m for m in sorted(glob.glob(path, include_hidden=True)) if Path(m).is_file()]
+        if not matches:
+            logger.warning("import: no files match %s; importing nothing", path)
+        return [(match, _read_import(match)) for match in matches]
+
+    return read
+
+
+def _read_import(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from None
+
+
 class App:
     """One running clusterdns: servers built from a Corefile, their sockets and plugins."""
 
@@ -179,7 +211,8 @@ class App:
 
     def _build(self, corefile: str) -> list[Server]:
         """Set up every plugin of `corefile` (ConfigError, with file:line, when it cannot)."""
-        parsed = parse_corefile(corefile, self.filename, self.environment.environ, read_text)
+        read_import = import_reader(self.filename)
+        parsed = parse_corefile(corefile, self.filename, self.environment.environ, read_import)
         return build_servers(parsed, self.environment, self.default_port)
 
     def _adopt(self, servers: list[Server]) -> None:

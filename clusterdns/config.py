@@ -14,7 +14,15 @@ from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import Corefile, Directive, ServerBlock
 from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import Answer, Rcode
-from clusterdns.plugin import PLUGIN_ORDER, Handler, Request, Response, SetupContext, Shared
+from clusterdns.plugin import (
+    PLUGIN_ORDER,
+    Handler,
+    Repeatable,
+    Request,
+    Response,
+    SetupContext,
+    Shared,
+)
 from clusterdns.plugins.bind.setup import bind_addresses
 from clusterdns.server.dispatch import ServerBlock as RoutedBlock
 from clusterdns.server.hotpath import AnswerCache
@@ -24,17 +32,34 @@ from clusterdns.server.metrics import ServerCounters
 # them, so a Corefile without `kubernetes` never pays for the kubernetes client.
 SETUPS: Mapping[str, str] = {
     "reload": "clusterdns.plugins.reload.setup:setup",
+    "bufsize": "clusterdns.plugins.bufsize.setup:setup",
+    "debug": "clusterdns.plugins.debug.setup:setup",
     "ready": "clusterdns.plugins.ready.setup:setup",
     "health": "clusterdns.plugins.health.setup:setup",
     "prometheus": "clusterdns.plugins.prometheus.setup:setup",
     "errors": "clusterdns.plugins.errors.setup:setup",
     "log": "clusterdns.plugins.log.setup:setup",
+    "local": "clusterdns.plugins.local.setup:setup",
+    "any": "clusterdns.plugins.any.setup:setup",
     "loadbalance": "clusterdns.plugins.loadbalance.setup:setup",
+    "acl": "clusterdns.plugins.acl.setup:setup",
     "cache": "clusterdns.plugins.cache.setup:setup",
+    "minimal": "clusterdns.plugins.minimal.setup:setup",
+    "hosts": "clusterdns.plugins.hosts.setup:setup",
     "kubernetes": "clusterdns.plugins.kubernetes.setup:setup",
     "loop": "clusterdns.plugins.loop.setup:setup",
     "forward": "clusterdns.plugins.forward.setup:setup",
+    "whoami": "clusterdns.plugins.whoami.setup:setup",
 }
+# CoreDNS directives clusterdns knows but does not run, and why: named in the error instead of
+# "unknown directive", so a pasted Corefile fails with a reason.
+NOT_SUPPORTED: Mapping[str, str] = {
+    "chaos": "CH-class queries are refused before the plugin chain; version.bind is not served",
+    "nsid": "the reply encoder does not write EDNS options (RFC 5001 NSID)",
+}
+# Directives that may appear several times in one server block; later stanzas merge into the
+# first plugin instance (CoreDNS hands all of them to one setup call).
+REPEATABLE = ("acl",)
 SPECIAL = ("bind",)  # read by the assembly itself, not a plugin instance
 # Answers that must be seen by a plugin on every query: no pre-encoded replies then.
 BYPASSES_HOT_PATH = ("log",)
@@ -84,12 +109,18 @@ class Environment:
 
 def supported() -> list[str]:
     """Every directive clusterdns accepts, in plugin order."""
-    return [*PLUGIN_ORDER, *SPECIAL]
+    return [*(name for name in PLUGIN_ORDER if name in SETUPS), *SPECIAL]
 
 
 def load_setup(name: str, directive: Directive) -> Setup:
     """The setup function of directive `name`; CorefileError if it is unknown."""
     target = SETUPS.get(name)
+    if name in NOT_SUPPORTED:
+        raise CorefileError(
+            directive.file,
+            directive.line,
+            f"directive '{name}' is not supported by clusterdns: {NOT_SUPPORTED[name]}",
+        )
     if target is None:
         raise CorefileError(
             directive.file,
@@ -158,18 +189,22 @@ def _chain(
         lookup=server.lookup,
     )
     handlers: list[Handler] = []
-    seen: set[str] = set()
+    seen: dict[str, object] = {}
     for directive in block.directives:
         if directive.name in SPECIAL:
             continue
-        if directive.name in seen:
-            raise CorefileError(
-                directive.file,
-                directive.line,
-                f"{directive.name}: this plugin can only be used once per server block",
-            )
-        seen.add(directive.name)
+        first = seen.get(directive.name)
+        if first is not None:
+            if directive.name not in REPEATABLE or not isinstance(first, Repeatable):
+                raise CorefileError(
+                    directive.file,
+                    directive.line,
+                    f"{directive.name}: this plugin can only be used once per server block",
+                )
+            first.merge(load_setup(directive.name, directive)(directive, context))
+            continue
         plugin = load_setup(directive.name, directive)(directive, context)
+        seen[directive.name] = plugin
         server.plugins.append((directive.name, plugin))
         if directive.name in BYPASSES_HOT_PATH:
             server.hot_path = False

@@ -14,16 +14,26 @@ from clusterdns.dns.records import Answer
 # CoreDNS plugin.cfg order: execution order, whatever order the Corefile lists them in.
 PLUGIN_ORDER = (
     "reload",
+    "nsid",
+    "bufsize",
+    "debug",
     "ready",
     "health",
     "prometheus",
     "errors",
     "log",
+    "local",
+    "any",
+    "chaos",
     "loadbalance",
+    "acl",
     "cache",
+    "minimal",
+    "hosts",
     "kubernetes",
     "loop",
     "forward",
+    "whoami",
 )
 
 
@@ -54,6 +64,10 @@ class Response:
     rotations: tuple[Answer, ...] = ()
     # Seconds a pre-encoded copy may be served at most (answers holding upstream records).
     ttl: float | None = None
+    # bufsize: the EDNS payload the client's query was lowered to; the UDP reply must fit it
+    # and its OPT advertises it (CoreDNS rewrites the request's OPT in place).
+    udp_size: int | None = None
+    drop: bool = False  # acl drop: send no reply at all
 
 
 Next = Callable[[Request], Awaitable[Response]]
@@ -88,6 +102,15 @@ class ReadyReporter(Protocol):
 
     def ready(self) -> bool:
         """True when ready."""
+        ...
+
+
+@runtime_checkable
+class Repeatable(Protocol):
+    """A plugin whose directive may repeat in a block: later stanzas' plugins merge into it."""
+
+    def merge(self, other: object) -> None:
+        """Take over what `other`, made from a later stanza of the same block, holds."""
         ...
 
 

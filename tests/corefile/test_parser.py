@@ -375,11 +375,11 @@ class Files:
         self.texts = texts
         self.read: list[str] = []
 
-    def __call__(self, pattern: str) -> str:
+    def __call__(self, pattern: str) -> list[tuple[str, str]]:
         self.read.append(pattern)
         if pattern not in self.texts:
             raise FileNotFoundError(f"no file matches {pattern}")
-        return self.texts[pattern]
+        return [(pattern, self.texts[pattern])]
 
 
 K3S = """\
