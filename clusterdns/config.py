@@ -62,7 +62,7 @@ NOT_SUPPORTED: Mapping[str, str] = {
 REPEATABLE = ("acl",)
 SPECIAL = ("bind",)  # read by the assembly itself, not a plugin instance
 # Answers that must be seen by a plugin on every query: no pre-encoded replies then.
-BYPASSES_HOT_PATH = ("log",)
+BYPASSES_HOT_PATH = ("log", "acl")  # acl: each client may get a different answer
 
 Setup = Callable[[Directive, SetupContext], object]
 
