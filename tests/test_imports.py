@@ -1,4 +1,4 @@
-"""`import PATTERN` as App reads it: relative to the Corefile, globs sorted, empty glob a warning."""
+"""`import PATTERN` as App reads it: relative to the Corefile, sorted globs, empty ones warn."""
 
 import logging
 from pathlib import Path
