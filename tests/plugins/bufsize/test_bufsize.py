@@ -52,17 +52,17 @@ def test_parse_errors(text: str, message: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("options", "sent"),
+    ("payload", "do", "sent"),
     [
-        pytest.param({"use_edns": 0, "payload": 4096}, 1232, id="lowered"),
-        pytest.param({"use_edns": 0, "payload": 1232}, 1232, id="equal-untouched"),
-        pytest.param({"use_edns": 0, "payload": 800}, 800, id="smaller-untouched"),
-        pytest.param({"use_edns": 0, "payload": 4096, "want_dnssec": True}, 1232, id="do-bit"),
-        pytest.param({}, None, id="no-edns-untouched"),
+        pytest.param(4096, False, 1232, id="lowered"),
+        pytest.param(1232, False, 1232, id="equal-untouched"),
+        pytest.param(800, False, 800, id="smaller-untouched"),
+        pytest.param(4096, True, 1232, id="do-bit"),
+        pytest.param(None, False, None, id="no-edns-untouched"),
     ],
 )
 async def test_next_plugin_sees_the_lowered_size_in_value_and_bytes(
-    options: dict[str, object], sent: int | None
+    payload: int | None, do: bool, sent: int | None
 ) -> None:
     seen: list[Request] = []
 
@@ -70,7 +70,10 @@ async def test_next_plugin_sees_the_lowered_size_in_value_and_bytes(
         seen.append(request)
         return Response("next")
 
-    request = build_request("example.org.", "A", **options)
+    if payload is None:
+        request = build_request("example.org.", "A")
+    else:
+        request = build_request("example.org.", "A", use_edns=0, payload=payload, want_dnssec=do)
     response = await BufsizeHandler(1232).serve(request, next)
     (passed,) = seen
     if sent is None:
