@@ -1,4 +1,4 @@
-"""bufsize, any, acl, whoami and minimal in a running server beside kubernetes (fake API)."""
+"""bufsize, any, acl, whoami, minimal, local, debug running beside kubernetes (fake API)."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -23,7 +23,7 @@ BIG = "".join(f"        10.0.{i // 250}.{i % 250 + 1} big.test\n" for i in range
 
 def corefile(upstream: FakeUpstream) -> str:
     return (
-        ".:0 {\n    bind 127.0.0.1\n    bufsize 1232\n    any\n    minimal\n"
+        ".:0 {\n    bind 127.0.0.1\n    debug\n    bufsize 1232\n    any\n    minimal\n    local\n"
         "    acl {\n        drop type MX\n        block type TXT net 127.0.0.1\n"
         "        filter type NAPTR\n    }\n"
         f"    hosts {{\n{BIG}        reload 0\n        fallthrough\n    }}\n"
@@ -123,3 +123,16 @@ async def test_minimal_drops_additional_records(app: App, api: FakeKubeAPI) -> N
     client = Client(app.addresses[0][1])
     reply = await client.ask(f"_http._tcp.{KUBERNETES}", "SRV")
     assert reply.answer and not reply.additional  # kubernetes adds the target's A; minimal not
+
+
+async def test_local_answers_localhost_without_asking_upstream(
+    app: App, upstream: FakeUpstream
+) -> None:
+    client = Client(app.addresses[0][1])
+    reply = await client.ask("localhost.", "A")
+    assert [rrset.to_text() for rrset in reply.answer] == ["localhost. 604800 IN A 127.0.0.1"]
+    ptr = await client.ask("1.0.0.127.in-addr.arpa.", "PTR")
+    assert [rrset.to_text() for rrset in ptr.answer] == [
+        "1.0.0.127.in-addr.arpa. 604800 IN PTR localhost."
+    ]
+    assert upstream.seen() == []
