@@ -54,8 +54,41 @@ SETUPS: Mapping[str, str] = {
 # CoreDNS directives clusterdns knows but does not run, and why: named in the error instead of
 # "unknown directive", so a pasted Corefile fails with a reason.
 NOT_SUPPORTED: Mapping[str, str] = {
-    "chaos": "CH-class queries are refused before the plugin chain; version.bind is not served",
+    "root": "paths are taken as written (relative ones from the working directory)",
+    "metadata": "no plugin here produces or reads request metadata",
+    "geoip": "needs a MaxMind database reader; out of scope for cluster DNS",
+    "cancel": "queries are not given deadlines through the chain",
+    "proxyproto": "PROXY protocol headers are not parsed by the listeners",
+    "quic": "only plain DNS over UDP and TCP is served",
+    "grpc_server": "only plain DNS over UDP and TCP is served",
+    "https": "only plain DNS over UDP and TCP is served",
+    "https3": "only plain DNS over UDP and TCP is served",
+    "tls": "only plain DNS over UDP and TCP is served",
+    "timeouts": "the TCP idle timeout is fixed at 10 s (`serve --tcp-idle-timeout` sets it)",
+    "multisocket": "each address is served by one UDP and one TCP socket",
     "nsid": "the reply encoder does not write EDNS options (RFC 5001 NSID)",
+    "trace": "no OpenTracing/Zipkin exporter",
+    "pprof": "Go profiling has no Python equivalent here",
+    "shed": "no load shedding",
+    "dnstap": "no dnstap (frame streams) output",
+    "dns64": "no AAAA synthesis",
+    "chaos": "CH-class queries are refused before the plugin chain; version.bind is not served",
+    "tsig": "no TSIG signing or verification",
+    "header": "no header-bit rewriting",
+    "dnssec": "no DNSSEC signing",
+    "transfer": "no zone transfers (AXFR/IXFR are refused)",
+    "route53": "no cloud DNS back ends",
+    "azure": "no cloud DNS back ends",
+    "clouddns": "no cloud DNS back ends",
+    "auto": "use `file` for each zone file",
+    "secondary": "no zone transfers",
+    "etcd": "no etcd back end (SkyDNS)",
+    "grpc": "no DNS over gRPC upstreams; use forward",
+    "erratic": "a test plugin",
+    "on": "no Caddy event hooks",
+    "sign": "no DNSSEC signing",
+    "view": "no per-client views",
+    "nomad": "no Nomad back end",
 }
 # Directives that may appear several times in one server block; later stanzas merge into the
 # first plugin instance (CoreDNS hands all of them to one setup call).
@@ -109,13 +142,14 @@ class Environment:
 
 def supported() -> list[str]:
     """Every directive clusterdns accepts, in plugin order."""
-    return [*(name for name in PLUGIN_ORDER if name in SETUPS), *SPECIAL]
+    ordered = [name for name in PLUGIN_ORDER if name in SETUPS]
+    return [*ordered, *(name for name in SETUPS if name not in ordered), *SPECIAL]
 
 
 def load_setup(name: str, directive: Directive) -> Setup:
     """The setup function of directive `name`; CorefileError if it is unknown."""
     target = SETUPS.get(name)
-    if name in NOT_SUPPORTED:
+    if target is None and name in NOT_SUPPORTED:
         raise CorefileError(
             directive.file,
             directive.line,
