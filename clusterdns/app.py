@@ -124,15 +124,18 @@ _GLOB = frozenset("*?[")
 
 
 def import_reader(corefile: str) -> ReadImport:
-    """How `import PATTERN` reads files: relative to the Corefile's folder, globs expanded.
+    """How `import PATTERN` reads files: relative to the importing file's folder, globs expanded.
 
-    As in CoreDNS (Caddy), a glob matching nothing is only a warning (AKS and k3s import
-    `custom/*.override` whether or not a user added one), while a literal path that cannot
-    be read is an error. Matches are read in sorted order, as Go's filepath.Glob returns them.
+    As in CoreDNS (Caddy), a relative pattern is taken from the folder of the file that holds
+    the `import` (the Corefile, or an imported file), a glob matching nothing is only a warning
+    (AKS and k3s import `custom/*.override` whether or not a user added one), and a literal
+    path that cannot be read is an error. Matches are read in sorted order, as Go's
+    filepath.Glob returns them; folders that match are skipped.
     """
-    base = Path(corefile).parent if corefile != "serve flags" else Path.cwd()
+    generated = corefile == "serve flags"  # no file: relative to the working directory
 
-    def read(pattern: str) -> list[tuple[str, str]]:
+    def read(pattern: str, importer: str) -> list[tuple[str, str]]:
+        base = Path.cwd() if generated and importer == corefile else Path(importer).parent
         path = str(base / pattern)  # an absolute pattern stays as it is
         if _GLOB.isdisjoint(pattern):
             return [(path, _read_import(path))]

@@ -33,22 +33,24 @@ def folder(tmp_path: Path) -> Path:
 def test_patterns_resolve_relative_to_the_corefile(
     folder: Path, pattern: str, files: list[str]
 ) -> None:
-    read = import_reader(str(folder / "Corefile"))
-    found = read(pattern)
+    corefile = str(folder / "Corefile")
+    found = import_reader(corefile)(pattern, corefile)
     assert [path for path, _ in found] == [str(folder / f) for f in files]
     assert all(text == (folder / f).read_text() for (_, text), f in zip(found, files, strict=True))
 
 
 def test_absolute_patterns_stay_absolute(folder: Path) -> None:
     read = import_reader("/somewhere/else/Corefile")
-    assert [path for path, _ in read(f"{folder}/custom/*.server")] == [f"{folder}/custom/x.server"]
+    found = read(f"{folder}/custom/*.server", "/somewhere/else/Corefile")
+    assert [path for path, _ in found] == [f"{folder}/custom/x.server"]
 
 
 def test_a_glob_matching_nothing_is_one_warning(
     folder: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="clusterdns.app")
-    assert import_reader(str(folder / "Corefile"))("custom/*.nothing") == []
+    corefile = str(folder / "Corefile")
+    assert import_reader(corefile)("custom/*.nothing", corefile) == []
     assert [r.getMessage() for r in caplog.records] == [
         f"import: no files match {folder}/custom/*.nothing; importing nothing"
     ]
@@ -78,3 +80,23 @@ def test_import_errors_stop_start_up_with_file_and_line(
     with pytest.raises(ConfigError) as caught:
         App(text, str(path))
     assert str(caught.value).startswith(error.format(folder=folder))
+
+
+def test_an_imported_file_imports_relative_to_its_own_folder(folder: Path) -> None:
+    nested = folder / "custom" / "nested"
+    nested.mkdir()
+    (folder / "custom" / "outer.conf").write_text("import nested/inner.conf\n")
+    (nested / "inner.conf").write_text("hosts {\n    10.0.0.8 inner.test\n}\n")
+    text = ".:0 {\n    bind 127.0.0.1\n    import custom/outer.conf\n}\n"
+    app = App(text, str(folder / "Corefile"))
+    (hosts,) = app.plugins("hosts")
+    assert hosts.inline.v4 == {"inner.test.": ("10.0.0.8",)}  # type: ignore[attr-defined]
+
+
+def test_files_of_one_glob_are_imported_in_sorted_order(folder: Path) -> None:
+    (folder / "custom" / "a.override").write_text("\n\nhosts {\n    10.0.0.1 a.test\n}\n")
+    (folder / "custom" / "b.override").write_text("whoami\n")
+    text = ".:0 {\n    bind 127.0.0.1\n    import custom/*.override\n}\n"
+    app = App(text, str(folder / "Corefile"))
+    names = [name for name, _ in app.servers[0].plugins]
+    assert names == ["hosts", "whoami"]

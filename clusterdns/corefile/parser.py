@@ -12,10 +12,11 @@ MAX_IMPORTS = 1000
 # No CoreDNS plugin nests deeper than two; the cap keeps hostile input off the Python stack.
 MAX_DEPTH = 50
 
-# Given an import's pattern as written (env substituted), returns (path, text) of each file it
-# names, in order (none for a glob matching nothing); raises OSError or ConfigError when it
-# cannot. Each file's tokens carry its own path, so errors inside it name FILE:LINE.
-ReadImport = Callable[[str], Sequence[tuple[str, str]]]
+# Given an import's pattern as written (env substituted) and the file the `import` is in,
+# returns (path, text) of each file it names, in order (none for a glob matching nothing);
+# raises OSError or ConfigError when it cannot. Each file's tokens carry its own path, so
+# errors inside it name FILE:LINE.
+ReadImport = Callable[[str, str], Sequence[tuple[str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +159,7 @@ class _Stream:
                 keyword, f"import: no snippet ({pattern}) defined above, and file imports are off"
             )
         try:
-            files = self._read_import(pattern)
+            files = self._read_import(pattern, keyword.file)
         except CorefileError:
             raise
         except (OSError, ConfigError) as exc:

@@ -142,3 +142,24 @@ async def test_minikube_default_answers_host_minikube_internal(
         )
     finally:
         await app.stop()
+
+
+async def test_a_changed_hosts_file_replaces_pre_encoded_answers(tmp_path: Path) -> None:
+    # No `cache` in front: the server's own pre-encoded replies must not outlive the file.
+    path = tmp_path / "hosts"
+    path.write_text("10.0.0.1 web.test\n")
+    text = f".:0 {{\n    bind 127.0.0.1\n    hosts {path} {{\n        reload 1s\n    }}\n}}\n"
+    app = App(text, str(tmp_path / "Corefile"))
+    await app.start()
+    try:
+        for _ in range(2):  # the second one is served pre-encoded
+            assert await answers(app, "web.test.") == ("NOERROR", ["web.test. 3600 IN A 10.0.0.1"])
+        assert app.answers.hits == 1
+        fresh = tmp_path / "hosts.new"
+        fresh.write_text("10.0.0.2 web.test\n")
+        fresh.replace(path)
+        (hosts,) = app.plugins("hosts")
+        assert await hosts.check_once()  # type: ignore[attr-defined]
+        assert await answers(app, "web.test.") == ("NOERROR", ["web.test. 3600 IN A 10.0.0.2"])
+    finally:
+        await app.stop()
