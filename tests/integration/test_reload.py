@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import socket
 from pathlib import Path
 
 import pytest
@@ -68,9 +69,11 @@ async def test_a_port_that_cannot_be_bound_keeps_the_running_servers() -> None:
     app = App(hosts_block(port, "10.0.0.1"), "Corefile")
     await app.start()
     try:
-        # 192.0.2.1 (TEST-NET-1) is no local address: bind fails, the reload is refused.
-        bad = hosts_block(free_port(), "10.0.0.9").replace("bind 127.0.0.1", "bind 192.0.2.1")
-        assert not await app.reload(bad)
+        # Another process holds the new port: bind fails, the reload is refused.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+            taken.bind(("127.0.0.1", 0))
+            busy = taken.getsockname()[1]
+            assert not await app.reload(hosts_block(busy, "10.0.0.9"))
         assert app.collector.reload_failures == 1
         assert await address_on(port) == ["name.test. 3600 IN A 10.0.0.1"]
     finally:
