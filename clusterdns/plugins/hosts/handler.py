@@ -16,6 +16,7 @@ from clusterdns.plugins.hosts.options import HostsConfig
 from clusterdns.plugins.hosts.table import EMPTY_TABLE, HostsTable, file_lines, parse_hosts
 
 logger = logging.getLogger(__name__)
+_KEPT = (RType.A, RType.AAAA, RType.PTR)  # the types whose responses are remembered per table
 
 # What identifies one version of the file: inode (an atomic rename makes a new one), size
 # and modification time. CoreDNS compares size and mtime only, which misses a same-size file
@@ -69,6 +70,8 @@ class HostsHandler:
         self.scope = ("hosts", id(self))  # the pre-encoded answers that depend on this table
         self.table = EMPTY_TABLE
         self.stamp: FileStamp | None = None
+        # Responses for names in the tables, made once per table: bounded by its entries.
+        self._made: dict[tuple[str, int], Response] = {}
         self._complaint: str | None = None  # the last problem logged, so it is logged once
         self._task: asyncio.Task[None] | None = None
         if first.text is None:
@@ -86,7 +89,16 @@ class HostsHandler:
     def answer(self, request: Request) -> Response | None:
         """The reply CoreDNS's hosts plugin gives, or None to pass to the next plugin."""
         query = request.query
-        name, qtype = query.name, query.qtype
+        key = (query.name, query.qtype)
+        made = self._made.get(key)
+        if made is not None:
+            return made
+        response = self._make(query.name, query.qtype)
+        if response is not None and response.cacheable and query.qtype in _KEPT:
+            self._made[key] = response
+        return response
+
+    def _make(self, name: str, qtype: int) -> Response | None:
         config = self.config
         if qtype == RType.PTR:
             address = address_from_reverse(name)
@@ -106,7 +118,7 @@ class HostsHandler:
             records = ()
             if config.fallthrough_unsupported and config.falls_through(name):
                 return None
-        if not records and not v4 and not v6:
+        if not v4 and not v6:
             if config.falls_through(name):
                 return None
             # CoreDNS: no SOA to make an NXDOMAIN with, so SERVFAIL says "cannot resolve".
@@ -129,6 +141,7 @@ class HostsHandler:
 
     def _install(self, stamp: FileStamp | None, table: HostsTable) -> None:
         self.table, self.stamp = table, stamp
+        self._made = {}
         self._complaint = None
         count = table.entries() + self.inline.entries()
         self.metrics.entries.labels(self.config.path).set(count)
