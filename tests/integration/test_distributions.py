@@ -92,10 +92,19 @@ async def test_k3s_default_serves_node_hosts_and_picks_up_a_rewrite(
 ) -> None:
     node_hosts = tmp_path / "NodeHosts"
     node_hosts.write_text("172.18.0.2 k3d-server-0\n172.18.0.3 k3d-agent-0\n")
+    # The coredns-custom ConfigMap k3s mounts: imported by absolute path.
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "lab.server").write_text(
+        "lab.test:0 {\n  bind 127.0.0.1\n  hosts {\n    10.9.0.1 nas.lab.test\n  }\n}\n"
+    )
     text = loopback((COREFILES / "k3s.Corefile").read_text(), upstream, tmp_path)
     app = await start(text, api, tmp_path)
     try:
         await check_basics(app, upstream, ttl=5)  # k3s sets no `ttl`: CoreDNS's default 5
+        assert await answers(app, "nas.lab.test.") == (
+            "NOERROR",
+            ["nas.lab.test. 3600 IN A 10.9.0.1"],
+        )
         # `ttl 60` in the stanza, capped to 30 by `cache 30` before it.
         assert await answers(app, "k3d-server-0.") == (
             "NOERROR",
