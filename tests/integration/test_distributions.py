@@ -8,6 +8,7 @@ import dns.rcode
 import pytest
 
 from clusterdns.app import App
+from clusterdns.plugins.hosts.handler import HostsHandler
 from tests.conftest import Client
 from tests.fakes.kube_api import FakeKubeAPI
 from tests.fakes.upstream import FakeUpstream
@@ -118,8 +119,12 @@ async def test_k3s_default_serves_node_hosts_and_picks_up_a_rewrite(
         fresh = tmp_path / "NodeHosts.new"
         fresh.write_text("172.18.0.2 k3d-server-0\n172.18.0.4 k3d-agent-1\n")
         fresh.replace(node_hosts)
-        (hosts,) = app.plugins("hosts")
-        assert await hosts.check_once()  # type: ignore[attr-defined]
+        (hosts,) = [
+            p
+            for p in app.plugins("hosts")
+            if isinstance(p, HostsHandler) and p.config.path == str(node_hosts)
+        ]
+        assert await hosts.check_once()
         assert await answers(app, "k3d-agent-1.") == (
             "NOERROR",
             ["k3d-agent-1. 30 IN A 172.18.0.4"],
