@@ -1,20 +1,8 @@
 """The `local` handler: local names are answered here and never leave the server."""
 
-from prometheus_client import CollectorRegistry, Counter
-
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.local.answer import answer, is_localhost_form
-
-
-class LocalMetrics:
-    """`coredns_local_localhost_requests_total`, made once per process."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.localhost = Counter(
-            "coredns_local_localhost_requests",
-            "Counter of localhost.<domain> requests.",
-            registry=registry,
-        )
+from clusterdns.plugins.local.metrics import LocalMetrics
 
 
 class LocalHandler:

@@ -2,7 +2,8 @@
 
 from clusterdns.corefile.parser import Directive
 from clusterdns.plugin import SetupContext
-from clusterdns.plugins.local.handler import LocalHandler, LocalMetrics
+from clusterdns.plugins.local.handler import LocalHandler
+from clusterdns.plugins.local.metrics import LocalMetrics
 from clusterdns.plugins.local.options import parse
 
 
