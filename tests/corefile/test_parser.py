@@ -377,11 +377,11 @@ class Files:
         self.texts = texts
         self.read: list[str] = []
 
-    def __call__(self, pattern: str) -> str:
+    def __call__(self, pattern: str, importer: str) -> list[tuple[str, str]]:
         self.read.append(pattern)
         if pattern not in self.texts:
             raise FileNotFoundError(f"no file matches {pattern}")
-        return self.texts[pattern]
+        return [(pattern, self.texts[pattern])]
 
 
 K3S = """\
@@ -468,7 +468,7 @@ def test_block_opened_in_file_located() -> None:
 
 
 def test_reader_config_error_is_located() -> None:
-    def refuse(pattern: str) -> str:
+    def refuse(pattern: str, importer: str) -> list[tuple[str, str]]:
         raise ConfigError(f"{pattern} is outside /etc/coredns")
 
     with pytest.raises(CorefileError, match="^Corefile:1: import: cannot read '/x': /x is outside"):

@@ -324,10 +324,10 @@ async def test_names_outside_every_server_block_are_refused() -> None:
     assert [r.code for r in result.reasons] == ["no-server-block"]
 
 
-class Hosts:
-    """A plugin explain does not model, answering every name with one address."""
+class Custom:
+    """A plugin explain does not model (outside PLUGIN_ORDER), answering every name."""
 
-    name = "hosts"
+    name = "custom"
 
     async def serve(self, request: Request, next: Next) -> Response:
         record = Record(request.query.name, RType.A, 60, Address("192.0.2.7"))
@@ -337,10 +337,10 @@ class Hosts:
 async def test_a_plugin_explain_does_not_model_is_named_as_the_one_that_may_answer() -> None:
     configured = target(CONFIGURED)
     block = configured.server.blocks[0]
-    chain = Chain([*block.chain.handlers, Hosts()])
+    chain = Chain([*block.chain.handlers, Custom()])
     configured.server.blocks[0] = ServerBlock(block.zones, chain)
     result = await explain(configured, parse_question("example.com"))
-    assert result.plugin == "hosts" and result.reply is None and not result.complete
+    assert result.plugin == "custom" and result.reply is None and not result.complete
     assert [r.code for r in result.reasons] == ["not-kubernetes", "may-answer"]
 
 
