@@ -348,6 +348,8 @@ class App:
             key = listen_key(server)
             listening = opened.get(key) or previous[key]
             listening.dispatcher.replace_blocks(server.blocks)
+            for tcp in listening.tcp:  # a kept listener takes the new `timeouts` too
+                tcp.set_limits(_tcp_limits(self.tcp_limits, server))
             self._listening[key] = listening
         for key, listening in previous.items():
             if key not in self._listening:

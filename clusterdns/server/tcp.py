@@ -73,6 +73,11 @@ class TcpServer:
         if self._server is not None:
             await self._server.wait_closed()
 
+    def set_limits(self, limits: TcpLimits) -> None:
+        """Hold connections to `limits` from now on (a reload; the backlog stays as bound)."""
+        self.limits = limits
+        self.table.limits = limits
+
     async def answer(self, body: bytes, peer: tuple[str, int]) -> bytes | None:
         """The reply to one framed query (the one place TCP calls the dispatcher)."""
         return await self.dispatcher.handle(body, "tcp", peer)

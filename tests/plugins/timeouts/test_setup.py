@@ -94,3 +94,18 @@ async def test_read_timeout_closes_a_connection_that_never_asks() -> None:
         assert app.tcp[0].stats.idle_closed == 1
     finally:
         await app.stop()
+
+
+async def test_reload_applies_new_timeouts_to_the_kept_listener() -> None:
+    app = App(".:0 {\n  bind 127.0.0.1\n}\n")
+    await app.start()
+    try:
+        assert app.tcp[0].limits.max_queries == -1
+        listener = app.tcp[0]
+        reloaded = ".:0 {\n  bind 127.0.0.1\n  timeouts {\n    maxtcpqueries 2\n  }\n}\n"
+        assert await app.reload(reloaded)
+        assert app.tcp[0] is listener
+        assert app.tcp[0].limits.max_queries == 2
+        assert app.tcp[0].table.limits.max_queries == 2
+    finally:
+        await app.stop()
