@@ -14,7 +14,15 @@ from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import Corefile, Directive, ServerBlock
 from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import Answer, Rcode
-from clusterdns.plugin import PLUGIN_ORDER, Handler, Request, Response, SetupContext, Shared
+from clusterdns.plugin import (
+    PLUGIN_ORDER,
+    Handler,
+    Linked,
+    Request,
+    Response,
+    SetupContext,
+    Shared,
+)
 from clusterdns.plugins.bind.setup import bind_addresses
 from clusterdns.server.dispatch import ServerBlock as RoutedBlock
 from clusterdns.server.hotpath import AnswerCache
@@ -31,7 +39,10 @@ SETUPS: Mapping[str, str] = {
     "log": "clusterdns.plugins.log.setup:setup",
     "loadbalance": "clusterdns.plugins.loadbalance.setup:setup",
     "cache": "clusterdns.plugins.cache.setup:setup",
+    "autopath": "clusterdns.plugins.autopath.setup:setup",
+    "k8s_external": "clusterdns.plugins.k8s_external.setup:setup",
     "kubernetes": "clusterdns.plugins.kubernetes.setup:setup",
+    "file": "clusterdns.plugins.file.setup:setup",
     "loop": "clusterdns.plugins.loop.setup:setup",
     "forward": "clusterdns.plugins.forward.setup:setup",
 }
@@ -158,7 +169,7 @@ def _chain(
         lookup=server.lookup,
     )
     handlers: list[Handler] = []
-    seen: set[str] = set()
+    seen: dict[str, object] = {}
     for directive in block.directives:
         if directive.name in SPECIAL:
             continue
@@ -168,11 +179,13 @@ def _chain(
                 directive.line,
                 f"{directive.name}: this plugin can only be used once per server block",
             )
-        seen.add(directive.name)
-        plugin = load_setup(directive.name, directive)(directive, context)
+        plugin = seen[directive.name] = load_setup(directive.name, directive)(directive, context)
         server.plugins.append((directive.name, plugin))
         if directive.name in BYPASSES_HOT_PATH:
             server.hot_path = False
         if hasattr(plugin, "serve"):
             handlers.append(plugin)  # type: ignore[arg-type]  # a Handler by duck typing
+    for plugin in seen.values():
+        if isinstance(plugin, Linked):  # k8s_external, autopath: after the whole block is set up
+            plugin.link(seen)
     return Chain(handlers)

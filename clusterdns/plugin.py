@@ -21,7 +21,10 @@ PLUGIN_ORDER = (
     "log",
     "loadbalance",
     "cache",
+    "autopath",
+    "k8s_external",
     "kubernetes",
+    "file",
     "loop",
     "forward",
 )
@@ -88,6 +91,16 @@ class ReadyReporter(Protocol):
 
     def ready(self) -> bool:
         """True when ready."""
+        ...
+
+
+@runtime_checkable
+class Linked(Protocol):
+    """A plugin that uses another plugin of its server block (CoreDNS: a Handler lookup in
+    OnStartup), linked once every plugin of the block is set up."""
+
+    def link(self, plugins: Mapping[str, object]) -> None:
+        """Take what it needs from the block's plugins, by directive; CorefileError if absent."""
         ...
 
 

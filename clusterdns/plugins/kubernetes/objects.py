@@ -48,6 +48,9 @@ class Service:
     ports: tuple[Port, ...]
     external_name: str = ""
     selector: bool = False
+    # spec.externalIPs then status.loadBalancer.ingress (ip, else hostname as an absolute
+    # name ending in "."), as CoreDNS's object.Service.ExternalIPs: for k8s_external.
+    external: tuple[str, ...] = ()
 
     @property
     def headless(self) -> bool:
@@ -225,7 +228,28 @@ def parse_service(raw: RawObject) -> Service:
         _address(ip, f"spec.clusterIPs[{i}]") for i, ip in enumerate(ips) if ip not in ("None", "")
     )
     selector = bool(_get(raw, "spec.selector"))
-    return Service(namespace, name, kind, addresses, ports, selector=selector)
+    return Service(
+        namespace, name, kind, addresses, ports, selector=selector, external=_external(raw)
+    )
+
+
+def _external(raw: RawObject) -> tuple[str, ...]:
+    """spec.externalIPs and the load balancer's ingress IPs or hostnames, in that order."""
+    found = [
+        _address(ip, f"spec.externalIPs[{i}]")
+        for i, ip in enumerate(_list(raw, "spec.externalIPs"))
+    ]
+    for i, item in enumerate(_list(raw, "status.loadBalancer.ingress")):
+        if not isinstance(item, dict):
+            raise ObjectError(f"status.loadBalancer.ingress[{i}]", "must be a mapping")
+        if item.get("ip"):
+            found.append(_address(item["ip"], f"status.loadBalancer.ingress[{i}].ip"))
+        elif item.get("hostname"):
+            host = item["hostname"]
+            if not isinstance(host, str):
+                raise ObjectError(f"status.loadBalancer.ingress[{i}].hostname", "must be a string")
+            found.append(sys.intern(host.lower().rstrip(".") + "."))
+    return tuple(found) if found else ()
 
 
 def _endpoints(item: Any, field: str, address_type: str, pod_names: bool) -> list[Endpoint | str]:
