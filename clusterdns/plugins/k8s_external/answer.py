@@ -167,7 +167,8 @@ def _external(service: Service, port: str, protocol: str, base: str) -> Iterator
 
 
 def _matches(port: str, protocol: str, name: str, proto: str) -> bool:
-    return (not port or port == name) and (not protocol or protocol == proto)
+    """An empty or `*` label matches any port name or protocol (CoreDNS kubernetes match)."""
+    return port in ("", "*", name) and protocol in ("", "*", proto)
 
 
 def _records(
