@@ -86,25 +86,57 @@ class Case:
 
 
 CASES = [
-    pytest.param(Case("example.com.default.svc.cluster.local.", answer=[
-        "example.com.default.svc.cluster.local. 60 IN CNAME example.com.",
-        "example.com. 60 IN A 192.0.2.1"]), id="external-name-in-one-round-trip"),
-    pytest.param(Case("web.prod.default.svc.cluster.local.", answer=[
-        "web.prod.default.svc.cluster.local. 5 IN CNAME web.prod.svc.cluster.local.",
-        "web.prod.svc.cluster.local. 5 IN A 10.96.0.20"]), id="service-in-another-namespace"),
-    pytest.param(Case("intranet.default.svc.cluster.local.", answer=[
-        "intranet.default.svc.cluster.local. 60 IN CNAME intranet.corp.example.",
-        "intranet.corp.example. 60 IN A 192.0.2.1"]), id="node-search-domain"),
-    pytest.param(Case("api.default.svc.cluster.local.", answer=[
-        "api.default.svc.cluster.local. 5 IN A 10.96.0.30"], cacheable=True),
-        id="first-expansion-exists-unchanged"),
-    pytest.param(Case("nothing.invalid.default.svc.cluster.local.", rcode="NXDOMAIN"),
-                 id="nothing-found-first-reply"),
-    pytest.param(Case("example.com.default.svc.cluster.local.", client="10.9.9.9", rcode="NXDOMAIN"),
-                 id="not-a-pod-passes-through-uncached"),
-    pytest.param(Case("example.com.cluster.local.", rcode="NXDOMAIN", cacheable=True),
-                 id="not-the-first-search-element"),
-]  # fmt: skip
+    pytest.param(
+        Case(
+            "example.com.default.svc.cluster.local.",
+            answer=[
+                "example.com.default.svc.cluster.local. 60 IN CNAME example.com.",
+                "example.com. 60 IN A 192.0.2.1",
+            ],
+        ),
+        id="external-name-in-one-round-trip",
+    ),
+    pytest.param(
+        Case(
+            "web.prod.default.svc.cluster.local.",
+            answer=[
+                "web.prod.default.svc.cluster.local. 5 IN CNAME web.prod.svc.cluster.local.",
+                "web.prod.svc.cluster.local. 5 IN A 10.96.0.20",
+            ],
+        ),
+        id="service-in-another-namespace",
+    ),
+    pytest.param(
+        Case(
+            "intranet.default.svc.cluster.local.",
+            answer=[
+                "intranet.default.svc.cluster.local. 60 IN CNAME intranet.corp.example.",
+                "intranet.corp.example. 60 IN A 192.0.2.1",
+            ],
+        ),
+        id="node-search-domain",
+    ),
+    pytest.param(
+        Case(
+            "api.default.svc.cluster.local.",
+            answer=["api.default.svc.cluster.local. 5 IN A 10.96.0.30"],
+            cacheable=True,
+        ),
+        id="first-expansion-exists-unchanged",
+    ),
+    pytest.param(
+        Case("nothing.invalid.default.svc.cluster.local.", rcode="NXDOMAIN"),
+        id="nothing-found-first-reply",
+    ),
+    pytest.param(
+        Case("example.com.default.svc.cluster.local.", client="10.9.9.9", rcode="NXDOMAIN"),
+        id="not-a-pod-passes-through-uncached",
+    ),
+    pytest.param(
+        Case("example.com.cluster.local.", rcode="NXDOMAIN", cacheable=True),
+        id="not-the-first-search-element",
+    ),
+]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -25,19 +25,46 @@ HOST = ("corp.example.",)
 @pytest.mark.parametrize(
     ("config", "client", "qname", "expected"),
     [
-        pytest.param(VERIFIED, "10.244.0.5", "example.com.default.svc.cluster.local.", (
-            "default.svc.cluster.local.", "svc.cluster.local.", "cluster.local.", "corp.example.", "",
-        ), id="pod-in-default"),
-        pytest.param(KubernetesConfig(zones=(".",), pods="verified"), "10.244.0.5", "example.com.default.svc.", (
-            "default.svc.", "svc.", ".", "corp.example.", "",
-        ), id="root-zone"),
+        pytest.param(
+            VERIFIED,
+            "10.244.0.5",
+            "example.com.default.svc.cluster.local.",
+            (
+                "default.svc.cluster.local.",
+                "svc.cluster.local.",
+                "cluster.local.",
+                "corp.example.",
+                "",
+            ),
+            id="pod-in-default",
+        ),
+        pytest.param(
+            KubernetesConfig(zones=(".",), pods="verified"),
+            "10.244.0.5",
+            "example.com.default.svc.",
+            (
+                "default.svc.",
+                "svc.",
+                ".",
+                "corp.example.",
+                "",
+            ),
+            id="root-zone",
+        ),
         pytest.param(VERIFIED, "10.244.0.9", "x.default.svc.cluster.local.", None, id="not-a-pod"),
-        pytest.param(VERIFIED, "10.0.0.1", "x.default.svc.cluster.local.", None, id="host-network-ambiguous"),
+        pytest.param(
+            VERIFIED, "10.0.0.1", "x.default.svc.cluster.local.", None, id="host-network-ambiguous"
+        ),
         pytest.param(VERIFIED, "10.244.0.5", "example.com.", None, id="outside-kubernetes-zones"),
-        pytest.param(KubernetesConfig(zones=("cluster.local.",), pods="insecure"), "10.244.0.5",
-                     "x.default.svc.cluster.local.", None, id="pods-insecure"),
+        pytest.param(
+            KubernetesConfig(zones=("cluster.local.",), pods="insecure"),
+            "10.244.0.5",
+            "x.default.svc.cluster.local.",
+            None,
+            id="pods-insecure",
+        ),
     ],
-)  # fmt: skip
+)
 def test_kubernetes_search(
     config: KubernetesConfig, client: str, qname: str, expected: tuple[str, ...] | None
 ) -> None:
@@ -47,13 +74,27 @@ def test_kubernetes_search(
 @pytest.mark.parametrize(
     ("qname", "first", "expected"),
     [
-        pytest.param("example.com.default.svc.cluster.local.", "default.svc.cluster.local.", "example.com", id="external"),
-        pytest.param("web.default.svc.cluster.local.", "default.svc.cluster.local.", "web", id="service"),
-        pytest.param("default.svc.cluster.local.", "default.svc.cluster.local.", None, id="the-domain-itself"),
-        pytest.param("web.prod.svc.cluster.local.", "default.svc.cluster.local.", None, id="not-first-element"),
+        pytest.param(
+            "example.com.default.svc.cluster.local.",
+            "default.svc.cluster.local.",
+            "example.com",
+            id="external",
+        ),
+        pytest.param(
+            "web.default.svc.cluster.local.", "default.svc.cluster.local.", "web", id="service"
+        ),
+        pytest.param(
+            "default.svc.cluster.local.", "default.svc.cluster.local.", None, id="the-domain-itself"
+        ),
+        pytest.param(
+            "web.prod.svc.cluster.local.",
+            "default.svc.cluster.local.",
+            None,
+            id="not-first-element",
+        ),
         pytest.param("example.com.", ".", "example.com", id="root"),
     ],
-)  # fmt: skip
+)
 def test_base_name(qname: str, first: str, expected: str | None) -> None:
     assert base_name(qname, first) == expected
 
@@ -97,11 +138,19 @@ def test_continues(rcode: Rcode, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("nameserver 10.0.0.10\nsearch a.example b.example\noptions ndots:5\n", ("a.example.", "b.example."), id="search"),
+        pytest.param(
+            "nameserver 10.0.0.10\nsearch a.example b.example\noptions ndots:5\n",
+            ("a.example.", "b.example."),
+            id="search",
+        ),
         pytest.param("domain corp.example\n", ("corp.example.",), id="domain"),
-        pytest.param("search one.example\nsearch two.example # later wins\n", ("two.example.",), id="last-wins"),
+        pytest.param(
+            "search one.example\nsearch two.example # later wins\n",
+            ("two.example.",),
+            id="last-wins",
+        ),
         pytest.param("nameserver 10.0.0.10\n", (), id="none"),
     ],
-)  # fmt: skip
+)
 def test_resolv_search(text: str, expected: tuple[str, ...]) -> None:
     assert resolv_search(text) == expected

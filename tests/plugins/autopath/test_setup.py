@@ -28,12 +28,28 @@ def test_zones_and_resolv_conf(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        pytest.param("autopath", "Corefile:2: autopath: expected at least 1 argument, got none", id="no-resolv-conf"),
-        pytest.param("autopath @", "Corefile:2: autopath: expected a plugin name after '@', got '@'", id="bare-at"),
-        pytest.param("autopath /nonexistent/resolv.conf", "Corefile:2: autopath: failed to read '/nonexistent/resolv.conf'", id="missing-file"),
-        pytest.param("autopath @kubernetes {\n x\n}", "Corefile:2: autopath: expected no block, got properties x", id="block"),
+        pytest.param(
+            "autopath",
+            "Corefile:2: autopath: expected at least 1 argument, got none",
+            id="no-resolv-conf",
+        ),
+        pytest.param(
+            "autopath @",
+            "Corefile:2: autopath: expected a plugin name after '@', got '@'",
+            id="bare-at",
+        ),
+        pytest.param(
+            "autopath /nonexistent/resolv.conf",
+            "Corefile:2: autopath: failed to read '/nonexistent/resolv.conf'",
+            id="missing-file",
+        ),
+        pytest.param(
+            "autopath @kubernetes {\n x\n}",
+            "Corefile:2: autopath: expected no block, got properties x",
+            id="block",
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors(text: str, error: str) -> None:
     with pytest.raises(CorefileError) as caught:
         parse(stanza(text), SERVER, read_text)

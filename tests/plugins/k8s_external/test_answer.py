@@ -73,72 +73,175 @@ class Case:
 
 
 CASES = [
-    pytest.param(Case("4.3.2.1.in-addr.arpa.", "PTR", answer=[
-        "4.3.2.1.in-addr.arpa. 5 IN PTR svc1.testns.example.com."]), id="ptr-external-ip"),
-    pytest.param(Case("9.9.9.9.in-addr.arpa.", "PTR", "NXDOMAIN", authority=[
-        "in-addr.arpa. 5 IN SOA ns1.dns.in-addr.arpa. hostmaster.dns.in-addr.arpa. 9 7200 1800 86400 5"]), id="ptr-unknown-ip"),
+    pytest.param(
+        Case(
+            "4.3.2.1.in-addr.arpa.",
+            "PTR",
+            answer=["4.3.2.1.in-addr.arpa. 5 IN PTR svc1.testns.example.com."],
+        ),
+        id="ptr-external-ip",
+    ),
+    pytest.param(
+        Case(
+            "9.9.9.9.in-addr.arpa.",
+            "PTR",
+            "NXDOMAIN",
+            authority=[
+                "in-addr.arpa. 5 IN SOA ns1.dns.in-addr.arpa. hostmaster.dns.in-addr.arpa. "
+                "9 7200 1800 86400 5"
+            ],
+        ),
+        id="ptr-unknown-ip",
+    ),
     pytest.param(Case("svc1.testns.example.com.", "PTR"), id="ptr-of-service-name-nodata"),
     pytest.param(Case("not-existing.testns.example.com.", "PTR", "NXDOMAIN"), id="ptr-no-service"),
-    pytest.param(Case("svc1.testns.example.com.", "A", answer=[
-        "svc1.testns.example.com. 5 IN A 1.2.3.4"]), id="a-external-ip"),
-    pytest.param(Case("svc1.testns.example.com.", "SRV", answer=[
-        "svc1.testns.example.com. 5 IN SRV 0 100 80 svc1.testns.example.com."], additional=[
-        "svc1.testns.example.com. 5 IN A 1.2.3.4"]), id="srv-service"),
-    pytest.param(Case("_http._tcp.svc1.testns.example.com.", "SRV", answer=[
-        "_http._tcp.svc1.testns.example.com. 5 IN SRV 0 100 80 svc1.testns.example.com."],
-        additional=["svc1.testns.example.com. 5 IN A 1.2.3.4"]), id="srv-port-protocol"),
-    pytest.param(Case("*._not-udp-or-tcp.svc1.testns.example.com.", "SRV", "NXDOMAIN"),
-                 id="srv-unknown-protocol"),
+    pytest.param(
+        Case("svc1.testns.example.com.", "A", answer=["svc1.testns.example.com. 5 IN A 1.2.3.4"]),
+        id="a-external-ip",
+    ),
+    pytest.param(
+        Case(
+            "svc1.testns.example.com.",
+            "SRV",
+            answer=["svc1.testns.example.com. 5 IN SRV 0 100 80 svc1.testns.example.com."],
+            additional=["svc1.testns.example.com. 5 IN A 1.2.3.4"],
+        ),
+        id="srv-service",
+    ),
+    pytest.param(
+        Case(
+            "_http._tcp.svc1.testns.example.com.",
+            "SRV",
+            answer=[
+                "_http._tcp.svc1.testns.example.com. 5 IN SRV 0 100 80 svc1.testns.example.com."
+            ],
+            additional=["svc1.testns.example.com. 5 IN A 1.2.3.4"],
+        ),
+        id="srv-port-protocol",
+    ),
+    pytest.param(
+        Case("*._not-udp-or-tcp.svc1.testns.example.com.", "SRV", "NXDOMAIN"),
+        id="srv-unknown-protocol",
+    ),
     pytest.param(Case("svc1.testns.example.com.", "AAAA"), id="aaaa-nodata"),
     pytest.param(Case("svc0.testns.example.com.", "A", "NXDOMAIN"), id="no-service"),
     pytest.param(Case("svc0.svc-nons.example.com.", "A", "NXDOMAIN"), id="no-namespace"),
     pytest.param(Case("internal.testns.example.com.", "A", "NXDOMAIN"), id="no-external-ips"),
-    pytest.param(Case("svc6.testns.example.com.", "AAAA", answer=[
-        "svc6.testns.example.com. 5 IN AAAA 1:2::5"]), id="aaaa-external-ip"),
-    pytest.param(Case("_http._tcp.svc6.testns.example.com.", "SRV", answer=[
-        "_http._tcp.svc6.testns.example.com. 5 IN SRV 0 100 80 svc6.testns.example.com."],
-        additional=["svc6.testns.example.com. 5 IN AAAA 1:2::5"]), id="srv-ipv6"),
+    pytest.param(
+        Case(
+            "svc6.testns.example.com.", "AAAA", answer=["svc6.testns.example.com. 5 IN AAAA 1:2::5"]
+        ),
+        id="aaaa-external-ip",
+    ),
+    pytest.param(
+        Case(
+            "_http._tcp.svc6.testns.example.com.",
+            "SRV",
+            answer=[
+                "_http._tcp.svc6.testns.example.com. 5 IN SRV 0 100 80 svc6.testns.example.com."
+            ],
+            additional=["svc6.testns.example.com. 5 IN AAAA 1:2::5"],
+        ),
+        id="srv-ipv6",
+    ),
     pytest.param(Case("testns.example.com.", "A"), id="namespace-nodata"),
     pytest.param(Case("testns.example.com.", "SOA"), id="namespace-soa-nodata"),
-    pytest.param(Case("svc11.testns.example.com.", "A", answer=[
-        "svc11.testns.example.com. 5 IN A 2.3.4.5"]), id="a-load-balancer-ip"),
-    pytest.param(Case("svc12.testns.example.com.", "A", answer=[
-        "svc12.testns.example.com. 5 IN CNAME dummy.hostname."], lookups=("dummy.hostname.",)),
-        id="a-load-balancer-hostname-cname"),
-    pytest.param(Case("_http._tcp.svc12.testns.example.com.", "SRV", answer=[
-        "_http._tcp.svc12.testns.example.com. 5 IN SRV 0 100 80 dummy.hostname."]),
-        id="srv-load-balancer-hostname"),
-    pytest.param(Case("svc-headless.testns.example.com.", "A", answer=[
-        "svc-headless.testns.example.com. 5 IN A 1.2.3.4",
-        "svc-headless.testns.example.com. 5 IN A 1.2.3.5"]), id="headless-a"),
-    pytest.param(Case("svc-headless.testns.example.com.", "SRV", answer=[
-        "svc-headless.testns.example.com. 5 IN SRV 0 50 80 endpoint-svc-0.svc-headless.testns.example.com.",
-        "svc-headless.testns.example.com. 5 IN SRV 0 50 80 endpoint-svc-1.svc-headless.testns.example.com."],
-        additional=[
-        "endpoint-svc-0.svc-headless.testns.example.com. 5 IN A 1.2.3.4",
-        "endpoint-svc-1.svc-headless.testns.example.com. 5 IN A 1.2.3.5"]), id="headless-srv"),
-    pytest.param(Case("endpoint-svc-1.svc-headless.testns.example.com.", "A", answer=[
-        "endpoint-svc-1.svc-headless.testns.example.com. 5 IN A 1.2.3.5"]), id="headless-endpoint"),
-    pytest.param(Case("nope.svc-headless.testns.example.com.", "A", "NXDOMAIN"),
-                 id="headless-unknown-endpoint"),
-    pytest.param(Case("any.svc1.testns.example.com.", "A", "NXDOMAIN"),
-                 id="endpoint-label-on-external-ip-service"),
+    pytest.param(
+        Case("svc11.testns.example.com.", "A", answer=["svc11.testns.example.com. 5 IN A 2.3.4.5"]),
+        id="a-load-balancer-ip",
+    ),
+    pytest.param(
+        Case(
+            "svc12.testns.example.com.",
+            "A",
+            answer=["svc12.testns.example.com. 5 IN CNAME dummy.hostname."],
+            lookups=("dummy.hostname.",),
+        ),
+        id="a-load-balancer-hostname-cname",
+    ),
+    pytest.param(
+        Case(
+            "_http._tcp.svc12.testns.example.com.",
+            "SRV",
+            answer=["_http._tcp.svc12.testns.example.com. 5 IN SRV 0 100 80 dummy.hostname."],
+        ),
+        id="srv-load-balancer-hostname",
+    ),
+    pytest.param(
+        Case(
+            "svc-headless.testns.example.com.",
+            "A",
+            answer=[
+                "svc-headless.testns.example.com. 5 IN A 1.2.3.4",
+                "svc-headless.testns.example.com. 5 IN A 1.2.3.5",
+            ],
+        ),
+        id="headless-a",
+    ),
+    pytest.param(
+        Case(
+            "svc-headless.testns.example.com.",
+            "SRV",
+            answer=[
+                "svc-headless.testns.example.com. 5 IN SRV 0 50 80 "
+                "endpoint-svc-0.svc-headless.testns.example.com.",
+                "svc-headless.testns.example.com. 5 IN SRV 0 50 80 "
+                "endpoint-svc-1.svc-headless.testns.example.com.",
+            ],
+            additional=[
+                "endpoint-svc-0.svc-headless.testns.example.com. 5 IN A 1.2.3.4",
+                "endpoint-svc-1.svc-headless.testns.example.com. 5 IN A 1.2.3.5",
+            ],
+        ),
+        id="headless-srv",
+    ),
+    pytest.param(
+        Case(
+            "endpoint-svc-1.svc-headless.testns.example.com.",
+            "A",
+            answer=["endpoint-svc-1.svc-headless.testns.example.com. 5 IN A 1.2.3.5"],
+        ),
+        id="headless-endpoint",
+    ),
+    pytest.param(
+        Case("nope.svc-headless.testns.example.com.", "A", "NXDOMAIN"),
+        id="headless-unknown-endpoint",
+    ),
+    pytest.param(
+        Case("any.svc1.testns.example.com.", "A", "NXDOMAIN"),
+        id="endpoint-label-on-external-ip-service",
+    ),
     pytest.param(Case("a.b.c.svc1.testns.example.com.", "A", "NXDOMAIN"), id="too-long"),
     pytest.param(Case("example.com.", "SOA", answer=[SOA], authority=[]), id="apex-soa"),
-    pytest.param(Case("example.com.", "NS", answer=[
-        "example.com. 5 IN NS ns1.dns.example.com."], additional=[
-        "ns1.dns.example.com. 5 IN A 192.0.2.53", "ns1.dns.example.com. 5 IN AAAA 2001:db8::53"],
-        authority=[]), id="apex-ns"),
+    pytest.param(
+        Case(
+            "example.com.",
+            "NS",
+            answer=["example.com. 5 IN NS ns1.dns.example.com."],
+            additional=[
+                "ns1.dns.example.com. 5 IN A 192.0.2.53",
+                "ns1.dns.example.com. 5 IN AAAA 2001:db8::53",
+            ],
+            authority=[],
+        ),
+        id="apex-ns",
+    ),
     pytest.param(Case("example.com.", "A"), id="apex-a-nodata"),
     pytest.param(Case("dns.example.com.", "A"), id="dns-empty-non-terminal"),
-    pytest.param(Case("ns1.dns.example.com.", "A", answer=[
-        "ns1.dns.example.com. 5 IN A 192.0.2.53"]), id="ns1-a"),
-    pytest.param(Case("ns1.dns.example.com.", "AAAA", answer=[
-        "ns1.dns.example.com. 5 IN AAAA 2001:db8::53"]), id="ns1-aaaa"),
+    pytest.param(
+        Case("ns1.dns.example.com.", "A", answer=["ns1.dns.example.com. 5 IN A 192.0.2.53"]),
+        id="ns1-a",
+    ),
+    pytest.param(
+        Case(
+            "ns1.dns.example.com.", "AAAA", answer=["ns1.dns.example.com. 5 IN AAAA 2001:db8::53"]
+        ),
+        id="ns1-aaaa",
+    ),
     pytest.param(Case("ns1.dns.example.com.", "TXT"), id="ns1-txt-nodata"),
     pytest.param(Case("ns2.dns.example.com.", "A", "NXDOMAIN"), id="ns2-nxdomain"),
     pytest.param(Case("a.ns1.dns.example.com.", "A", "NXDOMAIN"), id="below-ns1-nxdomain"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -185,7 +288,8 @@ def test_apex_and_ttl_options() -> None:
     reply = answer(SNAPSHOT, KUBERNETES, config, "example.com.", int(RType.SOA), dict)
     assert reply is not None
     assert [r.zone_line() for r in reply.answer.answer] == [
-        "example.com. 60 IN SOA ns1.ext.example.com. hostmaster.ext.example.com. 9 7200 1800 86400 60"
+        "example.com. 60 IN SOA ns1.ext.example.com. hostmaster.ext.example.com. "
+        "9 7200 1800 86400 60"
     ]
     ns1 = answer(SNAPSHOT, KUBERNETES, config, "ns1.ext.example.com.", 1, dict)
     assert ns1 is not None and [r.zone_line() for r in ns1.answer.answer] == [

@@ -44,14 +44,39 @@ def test_stanzas(text: str, expected: ExternalConfig) -> None:
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        pytest.param("k8s_external x {\n ttl 3601\n}", "Corefile:3: k8s_external: ttl: ttl must be 0..3600, got 3601", id="ttl-range"),
-        pytest.param("k8s_external x {\n ttl five\n}", "Corefile:3: k8s_external: ttl: ttl must be an integer 0..3600, got 'five'", id="ttl-word"),
-        pytest.param("k8s_external x {\n ttl\n}", "Corefile:3: k8s_external: ttl: expected 1 argument, got none", id="ttl-missing"),
-        pytest.param("k8s_external x {\n apex a.b\n}", "Corefile:3: k8s_external: apex: apex must be one DNS label such as dns, got 'a.b'", id="apex-two-labels"),
-        pytest.param("k8s_external x {\n headless yes\n}", "Corefile:3: k8s_external: headless: expected no arguments, got 1: yes", id="headless-arg"),
-        pytest.param("k8s_external x {\n transfer\n}", "Corefile:3: k8s_external: transfer: unknown property 'transfer', expected one of: apex, ttl, headless, fallthrough", id="unknown-property"),
+        pytest.param(
+            "k8s_external x {\n ttl 3601\n}",
+            "Corefile:3: k8s_external: ttl: ttl must be 0..3600, got 3601",
+            id="ttl-range",
+        ),
+        pytest.param(
+            "k8s_external x {\n ttl five\n}",
+            "Corefile:3: k8s_external: ttl: ttl must be an integer 0..3600, got 'five'",
+            id="ttl-word",
+        ),
+        pytest.param(
+            "k8s_external x {\n ttl\n}",
+            "Corefile:3: k8s_external: ttl: expected 1 argument, got none",
+            id="ttl-missing",
+        ),
+        pytest.param(
+            "k8s_external x {\n apex a.b\n}",
+            "Corefile:3: k8s_external: apex: apex must be one DNS label such as dns, got 'a.b'",
+            id="apex-two-labels",
+        ),
+        pytest.param(
+            "k8s_external x {\n headless yes\n}",
+            "Corefile:3: k8s_external: headless: expected no arguments, got 1: yes",
+            id="headless-arg",
+        ),
+        pytest.param(
+            "k8s_external x {\n transfer\n}",
+            "Corefile:3: k8s_external: transfer: unknown property 'transfer', "
+            "expected one of: apex, ttl, headless, fallthrough",
+            id="unknown-property",
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors(text: str, error: str) -> None:
     with pytest.raises(CorefileError) as caught:
         parse(stanza(text), SERVER)
