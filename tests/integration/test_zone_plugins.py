@@ -5,11 +5,15 @@ import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import dns.asyncquery
+import dns.message
+import dns.rcode
 import pytest
 
 from clusterdns.app import App
 from clusterdns.plugins.autopath.options import resolv_search
 from clusterdns.plugins.autopath.search import expand
+from tests.conftest import Client
 from tests.fakes.kube_api import FakeKubeAPI, endpoint_slice, namespace, pod, service
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.test_corefile import start, wait_ready
@@ -153,3 +157,47 @@ async def test_file_zone_next_to_the_cluster(app: App) -> None:
         "example.net. 3600 IN SOA ns1.example.net. hostmaster.example.net. "
         "2024010101 7200 3600 1209600 300"
     )
+
+
+async def test_a_non_pods_name_error_is_not_served_to_pods(app: App) -> None:
+    """127.0.0.2 is no pod: its NXDOMAIN must not be pre-encoded and replayed to the pod."""
+    query = dns.message.make_query("web.prod.default.svc.cluster.local.", "A")
+    port = app.addresses[0][1]
+    for _ in range(2):
+        other = await dns.asyncquery.udp(
+            query, "127.0.0.1", port=port, source="127.0.0.2", timeout=3
+        )
+        assert other.rcode() == dns.rcode.NXDOMAIN
+    mine = await Client(port).udp(query)
+    assert [rrset.to_text() for rrset in mine.answer] == [
+        "web.prod.default.svc.cluster.local. 5 IN CNAME web.prod.svc.cluster.local.",
+        "web.prod.svc.cluster.local. 5 IN A 10.96.0.20",
+    ]
+
+
+async def test_pre_encoded_external_answers_follow_the_watch(app: App, api: FakeKubeAPI) -> None:
+    client = Client(app.addresses[0][1])
+    hits = app.answers.hits
+    for _ in range(2):
+        reply = await client.ask("shop.default.example.org.")
+        assert sorted(rr.address for rrset in reply.answer for rr in rrset) == [
+            "192.0.2.10",
+            "203.0.113.7",
+        ]
+    assert app.answers.hits == hits + 1  # the second came from the pre-encoded answers
+    api.modify("services", load_balancer("shop", "203.0.113.9"))
+
+    def moved() -> bool:
+        entry = plugin_of(app).holder.current.services.get(("default", "shop"))
+        return (
+            entry is not None
+            and entry.service is not None
+            and ("203.0.113.9" in entry.service.external)
+        )
+
+    await until(app, moved)
+    reply = await client.ask("shop.default.example.org.")
+    assert sorted(rr.address for rrset in reply.answer for rr in rrset) == [
+        "192.0.2.10",
+        "203.0.113.9",
+    ]
