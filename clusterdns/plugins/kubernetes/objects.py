@@ -1,6 +1,7 @@
 """Slim frozen cluster objects, made at once from raw API dicts, holding only what answers need."""
 
 import ipaddress
+import re
 import socket
 import sys
 from collections.abc import Iterator, Mapping
@@ -233,6 +234,9 @@ def parse_service(raw: RawObject) -> Service:
     )
 
 
+_HOSTNAME = re.compile(r"[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*", re.ASCII)
+
+
 def _external(raw: RawObject) -> tuple[str, ...]:
     """spec.externalIPs and the load balancer's ingress IPs or hostnames, in that order."""
     found = [
@@ -246,9 +250,11 @@ def _external(raw: RawObject) -> tuple[str, ...]:
             found.append(_address(item["ip"], f"status.loadBalancer.ingress[{i}].ip"))
         elif item.get("hostname"):
             host = item["hostname"]
-            if not isinstance(host, str):
-                raise ObjectError(f"status.loadBalancer.ingress[{i}].hostname", "must be a string")
-            found.append(sys.intern(host.lower().rstrip(".") + "."))
+            name = host.lower().rstrip(".") if isinstance(host, str) else ""
+            if not _HOSTNAME.fullmatch(name) or len(name) > 253:
+                field = f"status.loadBalancer.ingress[{i}].hostname"
+                raise ObjectError(field, f"must be a DNS name, got {host!r}")
+            found.append(sys.intern(name + "."))
     return tuple(found) if found else ()
 
 
