@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
 from clusterdns.dns.message import answer_records, make_query
@@ -19,12 +19,42 @@ logger = logging.getLogger(__name__)
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: refused without a `transfer` plugin, as CoreDNS
 
 
-def load_zones(text: str, config: FileConfig) -> dict[str, Zone]:
-    """Every zone of the stanza read from one file's `text`; ConfigError (FILE:LINE) if bad."""
-    return {
-        origin: build_zone(parse_zone(text, origin, config.path), origin, config.path)
+Sources = dict[str, str]  # every file a load read (the zone file and its includes) → text
+
+
+class ZoneFileUnreadable(ConfigError):
+    """The zone file itself cannot be read (missing, unreadable, not UTF-8)."""
+
+
+def load_zones(
+    config: FileConfig, read_file: Callable[[str], str]
+) -> tuple[Sources, dict[str, Zone]]:
+    """Read the zone file (and what it includes) and build every zone of the stanza.
+
+    Raises ZoneFileUnreadable when the zone file cannot be read, CorefileError (FILE:LINE and
+    the bad token) for a bad record or an $INCLUDE that cannot be read. Blocking: once
+    running, call it from a thread.
+    """
+    sources: Sources = {}
+
+    def read(path: str) -> str:
+        sources[path] = read_file(path)
+        return sources[path]
+
+    try:
+        text = read(config.path)
+    except (OSError, ConfigError) as exc:
+        raise ZoneFileUnreadable(str(exc)) from None
+    zones = {
+        origin: build_zone(parse_zone(text, origin, config.path, read), origin, config.path)
         for origin in config.zones
     }
+    return sources, zones
+
+
+def read_sources(paths: Iterable[str], read_file: Callable[[str], str]) -> Sources:
+    """The current text of each file (a cheap check before parsing anything again)."""
+    return {path: read_file(path) for path in paths}
 
 
 class FileHandler:
@@ -36,7 +66,7 @@ class FileHandler:
         self,
         config: FileConfig,
         zones: Mapping[str, Zone | None],
-        text: str | None,
+        sources: Sources,
         read_file: Callable[[str], str],
         zone_changed: ZoneChange,
         lookup: Next | None = None,
@@ -44,7 +74,7 @@ class FileHandler:
         self.config = config
         self.zones: Mapping[str, Zone | None] = dict(zones)  # replaced whole on reload
         self._origins = tuple(zones)
-        self._text = text
+        self._sources = sources  # {} until the zone file was read once
         self._read = read_file
         self._zone_changed = zone_changed
         self._lookup = lookup
@@ -106,23 +136,27 @@ class FileHandler:
             await self.check_once()
 
     async def check_once(self) -> bool:
-        """Re-read the file; swap in the zones whose serial grew (any change with
+        """Re-read the files; swap in the zones whose serial grew (any change with
         reload_by_mtime). A missing or bad file keeps the zones and is logged once."""
-        path = self.config.path
+        paths = list(self._sources) or [self.config.path]
         try:
-            text = await asyncio.to_thread(self._read, path)
+            current = await asyncio.to_thread(read_sources, paths, self._read)
         except (OSError, ConfigError) as exc:
-            self._report(f"cannot read {path}: {exc}")
+            self._report(f"cannot read {self.config.path} or a file it includes: {exc}")
             return False
-        if text == self._text:
+        if current == self._sources:
             self._problem = ""
             return False
+        self._sources = current  # a bad version is parsed (and reported) only once
         try:
-            fresh = load_zones(text, self.config)
-        except ConfigError as exc:
+            self._sources, fresh = await asyncio.to_thread(load_zones, self.config, self._read)
+        except (OSError, ConfigError) as exc:
             self._report(str(exc))
             return False
-        self._text, self._problem = text, ""
+        self._problem = ""
+        return self._swap(fresh)
+
+    def _swap(self, fresh: Mapping[str, Zone]) -> bool:
         changed = [
             origin
             for origin, zone in fresh.items()
@@ -132,11 +166,9 @@ class FileHandler:
             return False
         self.zones = {**self.zones, **{origin: fresh[origin] for origin in changed}}
         for origin in changed:
+            serial = fresh[origin].serial
             logger.info(
-                "plugin/file: reloaded zone %s from %s, serial %d",
-                origin,
-                path,
-                fresh[origin].serial,
+                "plugin/file: reloaded zone %s from %s, serial %d", origin, self.config.path, serial
             )
         self._zone_changed([("file", origin) for origin in changed])
         return True

@@ -4,9 +4,13 @@ import logging
 
 from clusterdns.corefile.directive import directive_error
 from clusterdns.corefile.parser import Directive
-from clusterdns.errors import ConfigError
 from clusterdns.plugin import SetupContext
-from clusterdns.plugins.file.handler import FileHandler, load_zones
+from clusterdns.plugins.file.handler import (
+    FileHandler,
+    Sources,
+    ZoneFileUnreadable,
+    load_zones,
+)
 from clusterdns.plugins.file.options import parse
 from clusterdns.plugins.file.zone import Zone
 
@@ -21,14 +25,16 @@ def setup(directive: Directive, context: SetupContext) -> FileHandler:
     """
     config = parse(directive, context.zones)
     zones: dict[str, Zone | None]
-    text: str | None
+    sources: Sources = {}
     try:
-        text = context.read_file(config.path)
-    except (OSError, ConfigError) as exc:
+        sources, loaded = load_zones(config, context.read_file)
+    except ZoneFileUnreadable as exc:
         if config.reload <= 0:
             raise directive_error(directive, f"cannot read zone file: {exc}") from None
         logger.warning("%s:%d: file: %s; trying again", directive.file, directive.line, exc)
-        text, zones = None, dict.fromkeys(config.zones)
+        zones = dict.fromkeys(config.zones)
     else:
-        zones = dict(load_zones(text, config))
-    return FileHandler(config, zones, text, context.read_file, context.zone_changed, context.lookup)
+        zones = dict(loaded)
+    return FileHandler(
+        config, zones, sources, context.read_file, context.zone_changed, context.lookup
+    )

@@ -57,15 +57,15 @@ def build_zone(loaded: Iterable[Loaded], origin: str, filename: str) -> Zone:
         if record.rtype == RType.SOA:
             if record.name != origin:
                 problem = f"SOA of {record.name} in zone {origin}: it must be at the apex"
-                raise CorefileError(filename, item.line, f"file: {problem}")
+                raise CorefileError(item.file, item.line, f"file: {problem}")
             if soa is not None:
-                raise CorefileError(filename, item.line, "file: a second SOA record")
+                raise CorefileError(item.file, item.line, "file: a second SOA record")
             soa = record
         node = nodes.setdefault(record.name, {})
         rrset = node.setdefault(record.rtype, [])
         if record not in rrset:
             rrset.append(record)
-        _check_cname(node, record, filename, item.line)
+        _check_cname(node, record, item.file, item.line)
     if soa is None:
         raise ConfigError(f"{filename}: file: zone {origin} has no SOA record")
     names = {origin}

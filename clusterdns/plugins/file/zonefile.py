@@ -1,22 +1,24 @@
 """RFC 1035 section 5 master files to records, with FILE:LINE errors naming the bad token.
 
 Written here rather than taken from dnslib's parser so that every error names its line and
-token, and nothing here runs per query. Supported: `$ORIGIN`, `$TTL`, `@`, relative names, an
-omitted owner (the previous one), TTL and class in either order, `( )` spanning lines, `;`
-comments, quoted strings with RFC 1035 5.1 escapes, BIND-style TTLs (`1h30m`). Record types:
-A, AAAA, NS, CNAME, PTR, MX, TXT, SRV, SOA. Other registered types are skipped with a
-warning (the zone still loads); an unknown mnemonic is an error.
+token, and nothing here runs per query. Supported: `$ORIGIN`, `$TTL`, `$INCLUDE`, `@`,
+relative names, an omitted owner (the previous one), TTL and class in either order, `( )`
+spanning lines, `;` comments, quoted strings with RFC 1035 5.1 escapes, BIND-style TTLs
+(`1h30m`). Record types: A, AAAA, NS, CNAME, PTR, MX, TXT, SRV, SOA. Other registered types
+are skipped with a warning (the zone still loads); an unknown mnemonic is an error.
 """
 
 import ipaddress
 import logging
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.dns.names import ROOT, is_subdomain, normalize
 from clusterdns.dns.records import Address, Mx, Record, RType, Soa, Srv, Target, Txt
+from clusterdns.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +42,16 @@ SKIPPED_TYPES = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
-    """A record and the line of the zone file it came from."""
+    """A record and where it came from: the zone file (or the file it includes) and the line."""
 
     record: Record
     line: int
+    file: str
+
+
+# Reads a file named by $INCLUDE; raises OSError (or ConfigError) when it cannot.
+Include = Callable[[str], str]
+MAX_INCLUDE_DEPTH = 7  # miekg/dns, CoreDNS's parser, stops at 7 nested includes
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,54 +61,117 @@ class _Token:
     line: int
 
 
+@dataclass(frozen=True, slots=True)
 class _Reader:
-    """Where errors point: the file name, and the line of the token at fault."""
+    """Where errors point (the file being read), and how to read the files it includes."""
 
-    def __init__(self, filename: str) -> None:
-        self.filename = filename
+    filename: str
+    include: Include | None = None
+    depth: int = 0
 
     def error(self, line: int, problem: str) -> CorefileError:
         return CorefileError(self.filename, line, f"file: {problem}")
 
 
-def parse_zone(text: str, origin: str, filename: str) -> tuple[Loaded, ...]:
-    """The records of zone file `text` for zone `origin`; CorefileError (FILE:LINE) if bad."""
-    reader = _Reader(filename)
-    current_origin = origin
+@dataclass(slots=True)
+class _State:
+    """The parser's position: zone, current $ORIGIN, TTLs and the last owner."""
+
+    zone: str
+    origin: str
     default_ttl: int | None = None
     last_ttl: int | None = None
     owner: str | None = None
+
+
+def parse_zone(
+    text: str, origin: str, filename: str, include: Include | None = None
+) -> tuple[Loaded, ...]:
+    """The records of zone file `text` for zone `origin`; CorefileError (FILE:LINE) if bad.
+
+    `include` reads the files `$INCLUDE` names (relative to the including file's folder);
+    without it, `$INCLUDE` is an error.
+    """
     records: list[Loaded] = []
+    _parse(text, _State(origin, origin), _Reader(filename, include), records)
+    return tuple(records)
+
+
+def _parse(text: str, state: _State, reader: _Reader, records: list[Loaded]) -> None:
     for line, indented, tokens in _entries(text, reader):
         head = tokens[0]
         if not indented and not head.quoted and head.text.startswith("$"):
-            keyword = head.text.upper()
-            if keyword == "$ORIGIN":
-                _expect(reader, tokens, 2, "$ORIGIN NAME")
-                current_origin = _name(reader, tokens[1], current_origin)
-            elif keyword == "$TTL":
-                _expect(reader, tokens, 2, "$TTL TTL")
-                default_ttl = _ttl(reader, tokens[1])
-            else:
-                raise reader.error(line, f"'{head.text}' is not supported (only $ORIGIN, $TTL)")
+            _control(state, reader, line, tokens, records)
             continue
-        if not indented:
-            owner = _name(reader, head, current_origin)
-            tokens = tokens[1:]
-        elif owner is None:
-            raise reader.error(line, "a record without an owner name, and none before it")
-        ttl, rtype, rdata = _ttl_class_type(reader, line, tokens)
-        ttl = ttl if ttl is not None else default_ttl if default_ttl is not None else last_ttl
-        if rtype is None:
-            continue  # a skipped type, already warned about
-        if not is_subdomain(owner, origin):
-            raise reader.error(line, f"owner '{owner}' is outside the zone {origin}")
-        data = _rdata(reader, line, rtype, rdata, current_origin)
-        if rtype == RType.SOA and ttl is None and isinstance(data, Soa):
-            ttl = data.minimum  # RFC 1035 without $TTL: the SOA's own minimum
-        last_ttl = DEFAULT_TTL if ttl is None else ttl
-        records.append(Loaded(Record(owner, rtype, last_ttl, data), line))
-    return tuple(records)
+        record = _record(state, reader, line, indented, tokens)
+        if record is not None:
+            records.append(Loaded(record, line, reader.filename))
+
+
+def _control(
+    state: _State, reader: _Reader, line: int, tokens: list[_Token], records: list[Loaded]
+) -> None:
+    """$ORIGIN, $TTL (RFC 2308 4) and $INCLUDE (RFC 1035 5.1)."""
+    keyword = tokens[0].text.upper()
+    if keyword == "$ORIGIN":
+        _expect(reader, tokens, 2, "$ORIGIN NAME")
+        state.origin = _name(reader, tokens[1], state.origin)
+    elif keyword == "$TTL":
+        _expect(reader, tokens, 2, "$TTL TTL")
+        state.default_ttl = _ttl(reader, tokens[1])
+    elif keyword == "$INCLUDE":
+        _include(state, reader, line, tokens, records)
+    else:
+        problem = f"'{tokens[0].text}' is not supported (only $ORIGIN, $TTL, $INCLUDE)"
+        raise reader.error(line, problem)
+
+
+def _include(
+    state: _State, reader: _Reader, line: int, tokens: list[_Token], records: list[Loaded]
+) -> None:
+    """Read the named file with its own origin; RFC 1035 5.1: the origin and the current
+    owner revert once it has been read."""
+    if len(tokens) not in (2, 3):
+        got = " ".join(t.text for t in tokens)
+        raise reader.error(line, f"expected '$INCLUDE FILE [ORIGIN]', got '{got}'")
+    if reader.include is None:
+        raise reader.error(line, "$INCLUDE is not allowed here")
+    if reader.depth >= MAX_INCLUDE_DEPTH:
+        raise reader.error(line, f"$INCLUDE nested deeper than {MAX_INCLUDE_DEPTH}")
+    path = tokens[1].text
+    if not os.path.isabs(path):
+        path = os.path.join(os.path.dirname(reader.filename), path)
+    origin = _name(reader, tokens[2], state.origin) if len(tokens) == 3 else state.origin
+    try:
+        text = reader.include(path)
+    except (OSError, ConfigError) as exc:
+        raise reader.error(line, f"$INCLUDE {tokens[1].text}: cannot read it: {exc}") from None
+    inner = _State(state.zone, origin, state.default_ttl, state.last_ttl)
+    _parse(text, inner, _Reader(path, reader.include, reader.depth + 1), records)
+
+
+def _record(
+    state: _State, reader: _Reader, line: int, indented: bool, tokens: list[_Token]
+) -> Record | None:
+    """One resource record line; None for a type that is skipped."""
+    if not indented:
+        state.owner = _name(reader, tokens[0], state.origin)
+        tokens = tokens[1:]
+    owner = state.owner
+    if owner is None:
+        raise reader.error(line, "a record without an owner name, and none before it")
+    ttl, rtype, rdata = _ttl_class_type(reader, line, tokens)
+    if ttl is None:
+        ttl = state.default_ttl if state.default_ttl is not None else state.last_ttl
+    if rtype is None:
+        return None  # a skipped type, already warned about
+    if not is_subdomain(owner, state.zone):
+        raise reader.error(line, f"owner '{owner}' is outside the zone {state.zone}")
+    data = _rdata(reader, line, rtype, rdata, state.origin)
+    if rtype == RType.SOA and ttl is None and isinstance(data, Soa):
+        ttl = data.minimum  # RFC 1035 without $TTL: the SOA's own minimum
+    state.last_ttl = DEFAULT_TTL if ttl is None else ttl
+    return Record(owner, rtype, state.last_ttl, data)
 
 
 def _entries(text: str, reader: _Reader) -> Iterator[tuple[int, bool, list[_Token]]]:

@@ -222,3 +222,19 @@ def test_one_file_for_several_zones(tmp_path: Path) -> None:
     assert sorted(handler.zones) == ["example.net.", "example.org."]
     zone = handler.zones["example.net."]
     assert zone is not None and replace(zone.soa, ttl=0).name == "example.net."
+
+
+async def test_a_change_in_an_included_file_is_noticed(tmp_path: Path) -> None:
+    path = tmp_path / "db.example.org"
+    path.write_text("$TTL 60\n@ SOA ns hostmaster 1 2 3 4 5\n$INCLUDE hosts.db\n")
+    hosts = tmp_path / "hosts.db"
+    hosts.write_text("www A 192.0.2.1\n")
+    handler = make(f"file {path} {{\nreload_by_mtime\n}}")
+    assert not await handler.check_once()  # nothing changed
+    aside = tmp_path / "hosts.tmp"
+    aside.write_text("www A 192.0.2.7\n")
+    os.replace(aside, hosts)
+    assert await handler.check_once()
+    assert addresses(await ask(handler, "www.example.org.")) == [
+        "www.example.org. 60 IN A 192.0.2.7"
+    ]

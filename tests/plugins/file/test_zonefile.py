@@ -1,9 +1,11 @@
 """Zone files to records (RFC 1035 5), and bad records named by FILE:LINE and token."""
 
 import logging
+from pathlib import Path
 
 import pytest
 
+from clusterdns.app import read_text
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.plugins.file.zonefile import parse_zone
 
@@ -138,9 +140,9 @@ def test_records(text: str, expected: list[str]) -> None:
             id="indented-directive",
         ),
         pytest.param(
-            "$INCLUDE other.db\n",
-            "db.example.org:1: file: '$INCLUDE' is not supported (only $ORIGIN, $TTL)",
-            id="include",
+            "$GENERATE 1-5 host$ A 192.0.2.$\n",
+            "db.example.org:1: file: '$GENERATE' is not supported (only $ORIGIN, $TTL, $INCLUDE)",
+            id="generate",
         ),
         pytest.param(
             "  IN A 192.0.2.1\n",
@@ -173,3 +175,51 @@ def test_types_not_served_are_skipped_with_a_warning(caplog: pytest.LogCaptureFi
     text = '$TTL 60\n@ CAA 0 issue "letsencrypt.org"\nwww A 192.0.2.1\n'
     assert lines(text) == ["www.example.org. 60 IN A 192.0.2.1"]
     assert "db.example.org:2: file: CAA records are not served; skipped" in caplog.messages
+
+
+def test_include_reads_relative_to_the_including_file(tmp_path: Path) -> None:
+    (tmp_path / "hosts.db").write_text("www A 192.0.2.1\n")
+    (tmp_path / "sub.db").write_text("$INCLUDE hosts.db\nmail A 192.0.2.2\n")
+    main = tmp_path / "db.example.org"
+    text = "$TTL 60\n$INCLUDE hosts.db\n$INCLUDE sub.db lab.example.org.\nafter A 192.0.2.3\n"
+    loaded = parse_zone(text, "example.org.", str(main), read_text)
+    assert [item.record.zone_line() for item in loaded] == [
+        "www.example.org. 60 IN A 192.0.2.1",
+        "www.lab.example.org. 60 IN A 192.0.2.1",
+        "mail.lab.example.org. 60 IN A 192.0.2.2",
+        "after.example.org. 60 IN A 192.0.2.3",  # the origin reverts (RFC 1035 5.1)
+    ]
+    assert loaded[2].file == str(tmp_path / "sub.db") and loaded[2].line == 2
+
+
+@pytest.mark.parametrize(
+    ("files", "error"),
+    [
+        pytest.param(
+            {}, "db.example.org:2: file: $INCLUDE missing.db: cannot read it:", id="missing"
+        ),
+        pytest.param(
+            {"missing.db": "www A 1.2.3\n"},
+            "missing.db:1: file: bad A address '1.2.3'",
+            id="bad-record-names-the-included-file",
+        ),
+        pytest.param(
+            {"missing.db": "$INCLUDE missing.db\n"},
+            "missing.db:1: file: $INCLUDE nested deeper than 7",
+            id="include-loop",
+        ),
+    ],
+)
+def test_include_errors(tmp_path: Path, files: dict[str, str], error: str) -> None:
+    for name, content in files.items():
+        (tmp_path / name).write_text(content)
+    main = tmp_path / "db.example.org"
+    with pytest.raises(CorefileError) as caught:
+        parse_zone("$TTL 60\n$INCLUDE missing.db\n", "example.org.", str(main), read_text)
+    assert str(caught.value).startswith(f"{tmp_path}/{error}")
+
+
+def test_include_needs_a_reader() -> None:
+    with pytest.raises(CorefileError) as caught:
+        parse_zone("$INCLUDE other.db\n", "example.org.", "db.example.org")
+    assert str(caught.value) == "db.example.org:1: file: $INCLUDE is not allowed here"
