@@ -32,6 +32,10 @@ def parse(directive: Directive, server_zones: tuple[str, ...]) -> FileConfig:
     """The config of one stanza; CorefileError naming FILE:LINE and the bad token if invalid."""
     args = expect_args(directive, 1, None)
     zones = tuple(normalize(zone) for zone in args[1:]) or server_zones
+    for zone in zones:
+        if not any(is_subdomain(zone, block) for block in server_zones):
+            # Queries for it would never reach this block: say so instead of never answering.
+            raise directive_error(directive, f"zone {zone} is not in the server block's zones")
     config = FileConfig(args[0], zones)
     for option in directive.block:
         if option.block:

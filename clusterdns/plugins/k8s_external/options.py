@@ -27,6 +27,10 @@ class ExternalConfig:
 def parse(directive: Directive, server_zones: tuple[str, ...]) -> ExternalConfig:
     """The config of one `k8s_external` stanza; CorefileError naming FILE:LINE if invalid."""
     zones = tuple(normalize(zone) for zone in directive.args) or server_zones
+    for zone in zones:
+        if not any(is_subdomain(zone, block) for block in server_zones):
+            # Queries for it would never reach this block: say so instead of never answering.
+            raise directive_error(directive, f"zone {zone} is not in the server block's zones")
     config = ExternalConfig(zones)
     for option in directive.block:
         expect_no_block(option, directive)

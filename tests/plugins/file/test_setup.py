@@ -16,8 +16,8 @@ SERVER = ("example.org.",)
             "file db.example.org", FileConfig("db.example.org", ("example.org.",)), id="server-zone"
         ),
         pytest.param(
-            "file example.org.signed example.org example.net",
-            FileConfig("example.org.signed", ("example.org.", "example.net.")),
+            "file example.org.signed example.org lab.example.org",
+            FileConfig("example.org.signed", ("example.org.", "lab.example.org.")),
             id="several-zones",
         ),
         pytest.param(
@@ -75,3 +75,11 @@ def test_errors(text: str, error: str) -> None:
     with pytest.raises(CorefileError) as caught:
         parse(stanza(text), SERVER)
     assert str(caught.value) == error
+
+
+def test_a_zone_outside_the_server_block_is_an_error() -> None:
+    with pytest.raises(CorefileError) as caught:
+        parse(stanza("file db.example.net example.net"), SERVER)
+    assert str(caught.value) == (
+        "Corefile:2: file: zone example.net. is not in the server block's zones"
+    )

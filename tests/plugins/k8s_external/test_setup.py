@@ -88,3 +88,11 @@ def test_without_kubernetes_in_the_block_it_does_not_start() -> None:
     with pytest.raises(CorefileError) as caught:
         App(text, "Corefile")
     assert str(caught.value) == "Corefile:3: k8s_external: kubernetes plugin not loaded"
+
+
+def test_a_zone_outside_the_server_block_is_an_error() -> None:
+    with pytest.raises(CorefileError) as caught:
+        parse(stanza("k8s_external example.org"), ("cluster.local.",))
+    assert str(caught.value) == (
+        "Corefile:2: k8s_external: zone example.org. is not in the server block's zones"
+    )
