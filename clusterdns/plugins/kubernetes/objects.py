@@ -222,11 +222,14 @@ def parse_service(raw: RawObject) -> Service:
     if kind == "ExternalName":
         external = _text(raw, "spec.externalName").lower().rstrip(".")
         return Service(namespace, name, kind, (), ports, external + ".")
-    ips = _list(raw, "spec.clusterIPs") or [
-        ip for ip in [_get(raw, "spec.clusterIP")] if ip is not None
-    ]
+    ips = _list(raw, "spec.clusterIPs")
+    # Errors name the field the document has: a hand-written manifest often sets only
+    # spec.clusterIP, and the API server fills in spec.clusterIPs from it.
+    fields = [f"spec.clusterIPs[{i}]" for i in range(len(ips))]
+    if not ips and (single := _get(raw, "spec.clusterIP")) is not None:
+        ips, fields = [single], ["spec.clusterIP"]
     addresses = tuple(
-        _address(ip, f"spec.clusterIPs[{i}]") for i, ip in enumerate(ips) if ip not in ("None", "")
+        _address(ip, field) for ip, field in zip(ips, fields, strict=True) if ip not in ("None", "")
     )
     selector = bool(_get(raw, "spec.selector"))
     return Service(
