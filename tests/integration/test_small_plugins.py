@@ -104,8 +104,7 @@ async def test_acl_blocks_filters_and_drops(app: App, upstream: FakeUpstream) ->
     assert dns.message.from_wire(first).id == a.id
     assert upstream.seen() == []  # nothing blocked, filtered or dropped went upstream
     samples = app.registry.get_sample_value
-    port = app.servers[0].port
-    labels = {"server": f"dns://:{port}", "zone": ".", "view": ""}
+    labels = {"server": app.servers[0].counters.server, "zone": ".", "view": ""}
     assert samples("coredns_acl_dropped_requests_total", labels) == 1
     assert samples("coredns_acl_blocked_requests_total", labels) == 1
     assert samples("coredns_acl_filtered_requests_total", labels) == 1
