@@ -18,6 +18,7 @@ from clusterdns.dns.records import Answer, Rcode
 from clusterdns.plugin import (
     PLUGIN_ORDER,
     Handler,
+    Linked,
     Request,
     Response,
     SetupContext,
@@ -46,10 +47,13 @@ SETUPS: Mapping[str, str] = {
     "acl": "clusterdns.plugins.acl.setup:setup",
     "cache": "clusterdns.plugins.cache.setup:setup",
     "rewrite": "clusterdns.plugins.rewrite.setup:setup",
+    "autopath": "clusterdns.plugins.autopath.setup:setup",
     "minimal": "clusterdns.plugins.minimal.setup:setup",
     "template": "clusterdns.plugins.template.setup:setup",
     "hosts": "clusterdns.plugins.hosts.setup:setup",
+    "k8s_external": "clusterdns.plugins.k8s_external.setup:setup",
     "kubernetes": "clusterdns.plugins.kubernetes.setup:setup",
+    "file": "clusterdns.plugins.file.setup:setup",
     "loop": "clusterdns.plugins.loop.setup:setup",
     "forward": "clusterdns.plugins.forward.setup:setup",
     "whoami": "clusterdns.plugins.whoami.setup:setup",
@@ -229,7 +233,7 @@ def _chain(
         lookup=server.lookup,
     )
     handlers: list[Handler] = []
-    seen: set[str] = set()
+    seen: dict[str, object] = {}
     for directive in block.directives:
         if directive.name in SPECIAL:
             continue
@@ -241,16 +245,19 @@ def _chain(
                 directive.line,
                 f"{directive.name}: this plugin can only be used once per server block",
             )
-        seen.add(directive.name)
         setup = load_setup(directive.name, directive)
         if directive.name in REPEATABLE:
             repeated = tuple(d for d in block.directives if d.name == directive.name)
             plugin = cast(RepeatedSetup, setup)(repeated, context)
         else:
             plugin = setup(directive, context)
+        seen[directive.name] = plugin
         server.plugins.append((directive.name, plugin))
         if directive.name in BYPASSES_HOT_PATH:
             server.hot_path = False
         if hasattr(plugin, "serve"):
             handlers.append(plugin)  # type: ignore[arg-type]  # a Handler by duck typing
+    for plugin in seen.values():
+        if isinstance(plugin, Linked):  # k8s_external, autopath: after the whole block is set up
+            plugin.link(seen)
     return Chain(handlers)

@@ -30,10 +30,13 @@ PLUGIN_ORDER = (
     "loadbalance",
     "cache",
     "rewrite",
+    "autopath",
     "minimal",
     "template",
     "hosts",
+    "k8s_external",
     "kubernetes",
+    "file",
     "loop",
     "forward",
     "whoami",
@@ -105,6 +108,16 @@ class ReadyReporter(Protocol):
 
     def ready(self) -> bool:
         """True when ready."""
+        ...
+
+
+@runtime_checkable
+class Linked(Protocol):
+    """A plugin that uses another plugin of its server block (CoreDNS: a Handler lookup in
+    OnStartup), linked once every plugin of the block is set up."""
+
+    def link(self, plugins: Mapping[str, object]) -> None:
+        """Take what it needs from the block's plugins, by directive; CorefileError if absent."""
         ...
 
 
