@@ -6,7 +6,14 @@ import sys
 from pathlib import Path
 
 from clusterdns import __version__
-from clusterdns.app import App, ServeOptions, configure_logging, run, tune_allocator
+from clusterdns.app import (
+    App,
+    ServeOptions,
+    check_flags,
+    configure_logging,
+    run,
+    tune_allocator,
+)
 from clusterdns.config import supported
 from clusterdns.errors import ConfigError
 
@@ -71,6 +78,27 @@ def build_serve_parser() -> argparse.ArgumentParser:
         help="close TCP connections idle this long (default 10)",
     )
     parser.add_argument(
+        "--tcp-write-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="close a TCP connection whose replies cannot be written this long (default 5)",
+    )
+    parser.add_argument(
+        "--tcp-max-connections",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="open TCP connections at most; the oldest idle one makes room (default 1000)",
+    )
+    parser.add_argument(
+        "--tcp-max-per-client",
+        type=int,
+        default=100,
+        metavar="N",
+        help="open TCP connections per client address at most (default 100)",
+    )
+    parser.add_argument(
         "--print-corefile",
         action="store_true",
         help="print the Corefile these flags make, and exit",
@@ -108,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["serve"]:
         return _serve(args[1:])
+    if args[:1] in (["explain"], ["zone"]):
+        from clusterdns.explain.command import explain_main, zone_main
+
+        return (explain_main if args[0] == "explain" else zone_main)(args[1:])
     options = build_coredns_parser().parse_args(args)
     if options.version:
         print(f"clusterdns {__version__}\nCoreDNS-compatible (kubernetes DNS schema 1.1.0)")
@@ -145,8 +177,12 @@ def _serve(argv: list[str]) -> int:
         upstreams=tuple(args.upstream),
         ttl=args.ttl,
         tcp_idle_timeout=args.tcp_idle_timeout,
+        tcp_write_timeout=args.tcp_write_timeout,
+        tcp_max_connections=args.tcp_max_connections,
+        tcp_max_per_client=args.tcp_max_per_client,
     )
     try:
+        check_flags(options)  # before logging is set up: a typo costs nothing to report
         if args.print_corefile:
             from clusterdns.app import serve_corefile
 

@@ -9,7 +9,7 @@ import socket
 import struct
 from functools import lru_cache
 
-from clusterdns.dns.records import Address, Answer, Record, RType, Soa, Srv, Target, Txt
+from clusterdns.dns.records import Address, Answer, Mx, Record, RType, Soa, Srv, Target, Txt
 
 _FIXED = struct.Struct("!HHIH")  # type, class, ttl, rdlength
 _SOA_TAIL = struct.Struct("!IIIII")
@@ -29,6 +29,7 @@ _DATA_OF: dict[int, type] = {
     RType.SRV: Srv,
     RType.TXT: Txt,
     RType.SOA: Soa,
+    RType.MX: Mx,
 }
 
 # Per suffix of a name: the suffix as a key for the compression table, and the wire label.
@@ -150,6 +151,9 @@ class Writer:
                     raise ValueError("a TXT character-string is longer than 255 bytes")
                 out.append(len(encoded))
                 out += encoded
+        elif isinstance(data, Mx):
+            out += data.preference.to_bytes(2, "big")
+            self.name(data.exchange)  # RFC 1035 3.3.9: a compressible domain name
         elif isinstance(data, Soa):
             self.name(data.mname)
             self.name(data.rname)

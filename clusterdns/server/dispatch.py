@@ -4,7 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from clusterdns.chain import Chain
@@ -164,6 +164,12 @@ class Dispatcher:
         zone = longest_zone(query.name, zones)
         try:
             response = await self._respond(query, protocol, client, zone, by_zone)
+            if response.drop:
+                return None
+            if response.udp_size is not None:
+                query, max_size = _lower_payload(query, response.udp_size, protocol, max_size)
+                # `log` encoded for the client's own payload; the OPT now says another.
+                response = replace(response, encoded=None)
             wire = self._encode(query, response, protocol, max_size)
         except asyncio.CancelledError:
             raise
@@ -175,9 +181,10 @@ class Dispatcher:
             response = Response("", answer=Answer(Rcode.SERVFAIL))
             wire = encode_answer(query, Answer(Rcode.SERVFAIL), max_size)
         family = "2" if ":" in client[0] else "1"
-        request = (zone or ".", protocol, family, type_label(query.qtype))
-        result = (zone or ".", rcode_text(wire[3] & 0xF), response.plugin)
-        self.counters.count(request, result, time.perf_counter() - started)
+        label = zone or "dropped"  # CoreDNS vars.Dropped
+        request = (label, protocol, family, type_label(query.qtype))
+        result = (label, rcode_text(wire[3] & 0xF), response.plugin)
+        self.counters.count(request, result, time.perf_counter() - started, query, wire)
         if response.answer is not None and response.cacheable and protocol == "udp":
             self._store(cache, query, wire, generation, response, request, result, max_size)
         return wire
@@ -196,7 +203,7 @@ class Dispatcher:
         admitted = cache.admit(query, generation)
         if admitted is None:
             return  # a first sighting (or pre-encoding is off): nothing more to make
-        cell = self.counters.cell(request, result)
+        cell = self.counters.cell(request, result, query, wire)
         rotations = tuple(
             encode_answer(query, a, max_size, self._bodies) for a in response.rotations
         )
@@ -275,3 +282,11 @@ class _Resumed(Generic[T]):
                     value = coro.send(None)
                 except StopIteration as done:
                     return done.value  # type: ignore[no-any-return]  # untyped
+
+
+def _lower_payload(query: Query, size: int, protocol: str, max_size: int) -> tuple[Query, int]:
+    """`query` with its EDNS payload lowered to `size` (bufsize), and the UDP limit that gives."""
+    if query.edns is None or query.edns.payload <= size:
+        return query, max_size
+    query = replace(query, edns=replace(query.edns, payload=size))
+    return query, min(max_size, query.max_udp_size()) if protocol == "udp" else max_size

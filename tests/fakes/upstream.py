@@ -6,6 +6,7 @@ import struct
 import threading
 from dataclasses import dataclass, field
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
@@ -18,7 +19,7 @@ import dns.rrset
 class Script:
     """How the fake answers one name.
 
-    `behaviour` is answer, servfail, silent, wrong-id, wrong-name or truncate.
+    `behaviour` is answer, servfail, nxdomain, silent, wrong-id, wrong-name or truncate.
     """
 
     behaviour: str = "answer"
@@ -42,8 +43,11 @@ class _State:
 
 
 def _reply(state: _State, wire: bytes, protocol: str) -> bytes | None:
-    query = dns.message.from_wire(wire)
-    question = query.question[0]
+    try:
+        query = dns.message.from_wire(wire)
+        question = query.question[0]
+    except (dns.exception.DNSException, IndexError):
+        return None  # a fuzzed query we forwarded: a real resolver would drop it too
     name = question.name.to_text().lower()
     with state.changed:
         state.seen.append(Seen(protocol, name, dns.rdatatype.to_text(question.rdtype)))
@@ -53,8 +57,9 @@ def _reply(state: _State, wire: bytes, protocol: str) -> bytes | None:
         return None
     response = dns.message.make_response(query)
     response.flags |= dns.flags.RA
-    if script.behaviour == "servfail":
-        response.set_rcode(dns.rcode.SERVFAIL)
+    if script.behaviour in ("servfail", "nxdomain"):
+        rcode = dns.rcode.SERVFAIL if script.behaviour == "servfail" else dns.rcode.NXDOMAIN
+        response.set_rcode(rcode)
         return response.to_wire()
     if script.behaviour == "wrong-id":
         response.id = (query.id + 1) % 65536
