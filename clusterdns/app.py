@@ -391,7 +391,7 @@ class App:
 
     async def _listen(self, server: Server) -> "Listening":
         """Bind and start the UDP and TCP sockets of `server` (ConfigError if it cannot)."""
-        dispatcher = Dispatcher(server.blocks, counters=server.counters)
+        dispatcher = Dispatcher(server.blocks, counters=server.counters, clock=self.clock)
         listening = Listening(dispatcher, [], [], [], [])
         port = server.port
         try:

@@ -77,6 +77,9 @@ class Response:
     # `answer` already encoded in full for this request's query (by `log`, which needs its
     # size): the server sends these bytes when they fit instead of encoding again.
     encoded: bytes | None = None
+    # Called on every hit of the pre-encoded copy, which the plugin no longer sees (the
+    # cache plugin's hit counters); None: nothing to count.
+    on_hit: Callable[[], None] | None = None
 
 
 Next = Callable[[Request], Awaitable[Response]]

@@ -185,7 +185,7 @@ class Dispatcher:
         request = (label, protocol, family, type_label(query.qtype))
         result = (label, rcode_text(wire[3] & 0xF), response.plugin)
         self.counters.count(request, result, time.perf_counter() - started, query, wire)
-        if response.answer is not None and response.cacheable and protocol == "udp":
+        if response.cacheable and protocol == "udp" and _whole(response, wire):
             self._store(cache, query, wire, generation, response, request, result, max_size)
         return wire
 
@@ -210,7 +210,17 @@ class Dispatcher:
         # Answers holding upstream records end with their TTL: the store checks the expiry
         # on each hit, so no timer is armed per answer.
         expires = float("inf") if response.ttl is None else self.clock.monotonic() + response.ttl
-        cache.store(query, wire, generation, response.scope, cell, rotations, expires, admitted)
+        cache.store(
+            query,
+            wire,
+            generation,
+            response.scope,
+            cell,
+            rotations,
+            expires,
+            admitted,
+            response.on_hit,
+        )
 
     async def _respond(
         self,
@@ -236,6 +246,11 @@ class Dispatcher:
             return encode_answer(query, response.answer, max_size, self._bodies)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire
+
+
+def _whole(response: Response, wire: bytes) -> bool:
+    """True when `wire` is `response` as given: a structured answer, or bytes not cut to fit."""
+    return response.answer is not None or (response.wire is not None and wire is response.wire)
 
 
 def run_now(coro: Coroutine[object, None, T]) -> "T | asyncio.Task[T]":

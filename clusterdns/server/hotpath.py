@@ -1,7 +1,7 @@
 """Pre-encoded UDP replies keyed by the query's own bytes, served without decoding (DESIGN §3)."""
 
 import math
-from collections.abc import Hashable, Iterable, Sized
+from collections.abc import Callable, Hashable, Iterable, Sized
 
 from clusterdns.dns.message import Query
 from clusterdns.server.metrics import HitCell
@@ -98,7 +98,7 @@ _SEEN_LIMIT = 8192  # questions seen once, waiting for a second sighting
 class _Entry:
     """One stored answer: header flags and counts, tail, scope, hit cell, expiry, aliases."""
 
-    __slots__ = ("key", "head", "tail", "scope", "cell", "expires", "exacts", "size")
+    __slots__ = ("key", "head", "tail", "scope", "cell", "expires", "exacts", "size", "on_hit")
 
     def __init__(
         self, key: bytes, head: bytes, tail: Tail, scope: Scope, cell: HitCell, expires: float
@@ -111,6 +111,7 @@ class _Entry:
         self.expires = expires  # monotonic seconds; inf for answers only zone changes end
         self.exacts: list[bytes] = []
         self.size = 0
+        self.on_hit: Callable[[], None] | None = None
 
 
 class AnswerCache:
@@ -146,10 +147,12 @@ class AnswerCache:
         exact = self._exact.get(data[2:])
         if exact is not None:
             tail, entry = exact
-            if entry.expires < now:
-                self._drop(entry)
+            if entry.expires <= now:
+                self._expire(entry)
                 return None
             entry.cell.count += 1
+            if entry.on_hit is not None:
+                entry.on_hit()
             self.hits += 1
             if isinstance(tail, Rotation):
                 return data[:2] + tail.next()
@@ -161,11 +164,13 @@ class AnswerCache:
         stored = self._entries.get(key)
         if stored is None:
             return None
-        if stored.expires < now:
-            self._drop(stored)
+        if stored.expires <= now:
+            self._expire(stored)
             return None
         entry = stored
         entry.cell.count += 1
+        if entry.on_hit is not None:
+            entry.on_hit()
         self.hits += 1
         tail = entry.tail
         if isinstance(tail, Rotation):
@@ -188,6 +193,7 @@ class AnswerCache:
         rotations: tuple[bytes, ...] = (),
         expires: float = math.inf,
         admitted: tuple[bytes, int] | None = None,
+        on_hit: Callable[[], None] | None = None,
     ) -> None:
         """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`.
 
@@ -211,6 +217,7 @@ class AnswerCache:
         self._make_room(size, self._entries)
         entry = _Entry(key, reply[2:12], tail, scope, cell, expires)
         entry.size = size
+        entry.on_hit = on_hit
         self._entries[key] = entry
         self._scopes.setdefault(scope, []).append(entry)
         self._bytes += size
@@ -257,6 +264,11 @@ class AnswerCache:
         entries = self._entries
         while entries and (len(table) >= self.max_entries or self._bytes + size > self.max_bytes):
             self._drop(entries[next(iter(entries))])
+
+    def _expire(self, entry: _Entry) -> None:
+        """Drop an answer past its lifetime; its next sighting stores it again at once."""
+        self._drop(entry)
+        self._seen[entry.key] = None  # it was asked for: no second first sighting
 
     def _drop(self, entry: _Entry) -> None:
         key = entry.key

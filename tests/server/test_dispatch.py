@@ -13,6 +13,7 @@ import dns.rcode
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client import generate_latest
 
 from clusterdns.app import App, ServeOptions
 from clusterdns.chain import Chain
@@ -320,3 +321,52 @@ def test_big_answers_reuse_their_encoding_for_any_letter_case() -> None:
                 decoded, answer, size
             )
     assert len(bodies) == 2  # one per size: the case variant reused them
+
+
+async def test_cached_external_names_are_pre_encoded_with_their_ttl_counting_down(
+    upstream: FakeUpstream,
+) -> None:
+    clock = FakeClock()
+    options = ServeOptions(
+        manifests=(str(EXAMPLES),),
+        dns_addrs=("127.0.0.1",),
+        dns_port=0,
+        upstreams=(upstream.address,),
+    )
+    app = App.from_options(options, clock=clock)
+    await app.start()
+    try:
+        upstream.script("example.com.", "answer", ("192.0.2.44",))
+        fast = Dispatcher(app.servers[0].blocks, counters=app.servers[0].counters, clock=clock)
+        store = AnswerCache()
+        data = make("example.com.", use_edns=False)
+
+        async def ask() -> tuple[bool, list[str]]:
+            served = store.reply(data, clock.monotonic())
+            hot = served is not None
+            if served is None:
+                outcome = fast.serve_now(data, "udp", CLIENT, store)
+                served = await outcome if isinstance(outcome, asyncio.Task) else outcome
+            assert served is not None
+            return hot, [rr.to_text() for rr in dns.message.from_wire(served).answer]
+
+        # Forwarded, then two cache hits (stored on the second), then pre-encoded.
+        assert [await ask() for _ in range(4)] == [
+            (False, ["example.com. 30 IN A 192.0.2.44"]),
+            (False, ["example.com. 30 IN A 192.0.2.44"]),
+            (False, ["example.com. 30 IN A 192.0.2.44"]),
+            (True, ["example.com. 30 IN A 192.0.2.44"]),
+        ]
+        clock.advance(1.0)  # the TTL counts down: the pre-encoded copy is no longer true
+        assert await ask() == (False, ["example.com. 29 IN A 192.0.2.44"])
+        assert await ask() == (True, ["example.com. 29 IN A 192.0.2.44"])
+        assert len(upstream.seen()) == 1
+        body = generate_latest(app.registry).decode()
+        hits = [
+            float(line.rsplit(" ", 1)[1])
+            for line in body.splitlines()
+            if line.startswith("coredns_cache_hits_total{") and 'type="success"' in line
+        ]
+        assert hits == [5.0]  # pre-encoded copies count as cache hits, as CoreDNS counts them
+    finally:
+        await app.stop()

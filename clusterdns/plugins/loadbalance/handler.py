@@ -97,7 +97,10 @@ class LoadBalanceHandler:
             return response
         if plan.varies:
             self._turns[key] = turn + 1
-        return response if balanced is wire else replace(response, wire=balanced)
+        if balanced is wire:
+            return response
+        # An order that changes per query must not be pre-encoded as one order.
+        return replace(response, wire=balanced, cacheable=response.cacheable and not plan.varies)
 
     def _take_turn(self, request: Request) -> int:
         key = (request.query.name, request.query.qtype)
