@@ -92,7 +92,10 @@ Tail = bytes | Rotation
 ENTRY_OVERHEAD = 560
 EXACT_OVERHEAD = 200  # each further letter-case variant remembered by its exact bytes
 _EXACT_PER_ENTRY = 8  # exact-bytes variants (case, cookies) remembered per question
-_SEEN_LIMIT = 8192  # questions seen once, waiting for a second sighting
+# Questions seen once, waiting for a second sighting, are remembered by their hash only (a
+# collision just stores one early). As many as the store holds answers: a working set
+# larger than this set would never see its second sighting counted.
+_SEEN_MIN = 8192
 
 
 class _Entry:
@@ -137,7 +140,7 @@ class AnswerCache:
         self._entries: dict[bytes, _Entry] = {}
         self._exact: dict[bytes, tuple[Tail, _Entry]] = {}
         self._scopes: dict[Scope, list[_Entry]] = {}
-        self._seen: dict[bytes, None] = {}
+        self._seen: set[int] = set()
         self.hits = 0
         # Bumped by every change: a reply computed before a change is never stored after it.
         self.generation = 0
@@ -241,12 +244,13 @@ class AnswerCache:
         """True on a question's `admit_after`-th sighting (a count of one admits at once)."""
         if self.admit_after <= 1 or key in self._entries:
             return True
-        if key in self._seen:
-            del self._seen[key]
+        seen = hash(key)
+        if seen in self._seen:
+            self._seen.discard(seen)
             return True
-        if len(self._seen) >= _SEEN_LIMIT:
+        if len(self._seen) >= max(_SEEN_MIN, self.max_entries):
             self._seen.clear()  # a flood of one-off names: start counting again
-        self._seen[key] = None
+        self._seen.add(seen)
         return False
 
     def _remember(self, entry: _Entry, exact: bytes, tail: Tail) -> None:
@@ -268,7 +272,7 @@ class AnswerCache:
     def _expire(self, entry: _Entry) -> None:
         """Drop an answer past its lifetime; its next sighting stores it again at once."""
         self._drop(entry)
-        self._seen[entry.key] = None  # it was asked for: no second first sighting
+        self._seen.add(hash(entry.key))  # it was asked for: no second first sighting
 
     def _drop(self, entry: _Entry) -> None:
         key = entry.key

@@ -235,3 +235,13 @@ def test_the_budget_counts_at_least_what_entries_really_hold() -> None:
     tracemalloc.stop()
     assert len(cache) == 5000
     assert real <= cache.counted_bytes <= 1.5 * real
+
+
+def test_a_working_set_larger_than_the_first_sighting_floor_is_still_stored() -> None:
+    # 12,000 questions asked in turn: each comes back after 11,999 others.
+    cache = AnswerCache(max_entries=20_000, max_bytes=1 << 30)
+    names = [f"s{i}.demo.svc.cluster.local." for i in range(12_000)]
+    for _ in range(2):
+        for name in names:
+            _store(cache, name)
+    assert len(cache) == 12_000
