@@ -168,7 +168,8 @@ def test_kinds_without_dns_data_are_skipped_with_one_summary_line(
     objects = load_manifests([str(tmp_path)])
     assert [(type(o).__name__, o.name) for o in objects] == [
         ("Service", "web"),
-        ("Namespace", "demo"),  # inferred: objects live in it
+        ("Namespace", "default"),  # inferred: the ConfigMap and a Deployment live in it
+        ("Namespace", "demo"),
     ]
     summaries = [m for m in _messages(caplog, logging.INFO) if "skipped" in m]
     assert summaries == [
