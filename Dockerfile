@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# clusterdns as a drop-in image for kube-system/coredns (DESIGN.md §1): kubeadm's Deployment
+# clusterdns as a drop-in image for kube-system/coredns (docs/architecture.md): kubeadm's Deployment
 # runs it with its own args, `-conf /etc/coredns/Corefile`, and its own securityContext.
 #
 # NOT BUILT HERE: this file was written on a machine with no Docker engine, so `docker build`
