@@ -106,8 +106,11 @@ def _read(raw: Any, prefix: str, pod_names: bool, tally: _Tally, source: str, nu
     if kind not in READ_KINDS:
         # Deployments, ConfigMaps, a Helm values.yaml: no DNS data in them (CoreDNS watches
         # only these kinds too). Their namespace still counts as existing.
-        tally.skipped[str(kind) if kind else NOT_AN_OBJECT] += 1
-        _note_namespace(raw, tally)
+        if kind:
+            tally.skipped[str(kind)] += 1
+            _note_namespace(raw, tally)
+        else:  # not a Kubernetes object: it lives in no namespace
+            tally.skipped[NOT_AN_OBJECT] += 1
         return
     try:
         obj = _parse(raw, prefix, pod_names)

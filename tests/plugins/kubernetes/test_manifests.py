@@ -206,6 +206,10 @@ NAMESPACE_CASES = [
         id="a-skipped-kind-makes-its-namespace-exist",
     ),
     pytest.param(
+        NamespaceCase("replicaCount: 2\n---\n" + SERVICE, {"demo"}, "demo"),
+        id="a-values-file-lives-in-no-namespace",
+    ),
+    pytest.param(
         NamespaceCase(
             "kind: List\nitems:\n"
             + "".join(
