@@ -252,10 +252,16 @@ def _endpoints(item: Any, field: str, address_type: str, pod_names: bool) -> lis
 
 
 def _pod_name(item: Any) -> str:
-    """The name of the Pod behind an endpoint (targetRef), lowercased."""
+    """The name of the Pod behind an endpoint (targetRef), lowercased; '' if not a DNS label.
+
+    Pod names are RFC 1123 subdomains: one with a dot or over 63 characters cannot be a single
+    label, so such an endpoint keeps its dashed-IP name instead.
+    """
     target = item.get("targetRef") if isinstance(item, dict) else None
     if isinstance(target, dict) and target.get("kind", "Pod") == "Pod":
-        return str(target.get("name") or "").lower()
+        name = target.get("name")
+        if isinstance(name, str) and name and _valid("label", name):
+            return name.lower()
     return ""
 
 

@@ -418,6 +418,28 @@ def test_names_the_api_would_reject_are_skipped_with_one_warning(
                 assert all(len(label) <= 63 for label in record.zone_line().split()[0].split("."))
 
 
+@pytest.mark.parametrize(
+    ("pod", "label"),
+    [
+        pytest.param("web-0", "web-0", id="label"),
+        pytest.param("Web-0", "web-0", id="upper-case-folded"),
+        pytest.param("web.0", "10-244-9-9", id="dotted-falls-back-to-the-dashed-ip"),
+        pytest.param("w" * 64, "10-244-9-9", id="too-long-falls-back-to-the-dashed-ip"),
+    ],
+)
+def test_endpoint_pod_names_use_only_pod_names_that_are_one_label(pod: str, label: str) -> None:
+    text = DB + _slice(f"[{{addresses: [10.244.9.9], targetRef: {{kind: Pod, name: {pod}}}}}]")
+    parsed = parse_manifests(text, "pods.yaml", pod_names=True)
+    assert parsed.errors == () and parsed.rejected == ()
+    config = make_config(endpoint_pod_names=True)
+    snapshot = _snapshot([*parsed.objects, Namespace("demo")])
+    result = answer(snapshot, config, "db.demo.svc.cluster.local.", int(RType.SRV))
+    assert result is not None and result.rcode.name == "NOERROR"
+    assert [r.zone_line().split()[-1] for r in result.answer] == [
+        f"{label}.db.demo.svc.cluster.local."
+    ]
+
+
 def test_names_follow_the_api_rules_whatever_their_letter_case() -> None:
     text = SERVICE.replace("name: web", "name: Web").replace("demo", "Demo")
     parsed = parse_manifests(text, "ok.yaml")
