@@ -120,13 +120,14 @@ def _read(raw: Any, prefix: str, pod_names: bool, tally: _Tally, source: str, nu
     if obj is None:  # an FQDN slice: nothing DNS serves
         return
     if not has_valid_names(obj):
+        # The quick check on the slim object failed: find the field in the raw object. (A
+        # name that is not a string at all is only caught by the quick check.)
+        field, problem = f"{prefix}metadata", "a name is not a valid DNS name"
         try:
             check_names(raw)
         except ObjectError as exc:
-            field = f"{prefix}{exc.field}"
-            tally.rejected.append(
-                ManifestError(source, number, field, f"{_what(raw)}{exc.problem}")
-            )
+            field, problem = f"{prefix}{exc.field}", exc.problem
+        tally.rejected.append(ManifestError(source, number, field, f"{_what(raw)}{problem}"))
         return
     tally.objects.append(obj)
     if not isinstance(obj, Namespace):

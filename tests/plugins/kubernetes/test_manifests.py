@@ -386,6 +386,14 @@ NAME_CASES = [
     ),
     pytest.param(
         NameCase(
+            DB + _slice(f"[{{addresses: [10.244.9.9], hostname: {'1' * 70}}}]"),
+            "metadata",  # a number, not a string: the field is not named
+            DB_QUESTIONS,
+        ),
+        id="hostname-a-70-digit-number",
+    ),
+    pytest.param(
+        NameCase(
             "kind: List\nitems:\n- {kind: Namespace, metadata: {name: demo}}\n"
             f"- {{kind: Namespace, metadata: {{name: {LONG}}}}}\n",
             "items[1].metadata.name",
