@@ -1,4 +1,4 @@
-"""`clusterdns serve --upstream`: an IP address with an optional port, as CoreDNS's forward takes."""
+"""`clusterdns serve --upstream`: an IP address and optional port, as CoreDNS's forward takes."""
 
 import pytest
 

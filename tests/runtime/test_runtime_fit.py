@@ -1,11 +1,11 @@
 """The process kubeadm runs: `python -m clusterdns -conf FILE`, as a real process on 127.0.0.1.
 
 It checks what the kind/kubeadm Deployment relies on (docs/architecture.md, "What it
-promises"): the kubeadm Corefile from a read-only ConfigMap-like directory, /ready after the first sync, memory under the 70Mi
-request, no writes anywhere (read-only root filesystem), `[LEVEL]` log lines on stdout, the
-SIGTERM lameduck window, exit 1 with FILE:LINE for a bad Corefile, and a named resource and
-verb when RBAC forbids a list. Nothing sleeps: every wait is for a log line, a fake API
-request or an HTTP answer, with a deadline.
+promises"): the kubeadm Corefile from a read-only ConfigMap-like directory, /ready after the
+first sync, memory under the 70Mi request, no writes anywhere (read-only root filesystem),
+`[LEVEL]` log lines on stdout, the SIGTERM lameduck window, exit 1 with FILE:LINE for a bad
+Corefile, and a named resource and verb when RBAC forbids a list. Nothing sleeps: every wait
+is for a log line, a fake API request or an HTTP answer, with a deadline.
 
 Tests run as root here, and root ignores the 0o555/0o444 modes: the no-writes check compares
 the directories before and after (and, when strace is there, every open the process makes).
