@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bench.generate import write_zone
 from clusterdns.dns.records import RType
@@ -492,14 +493,15 @@ def test_names_follow_the_api_rules_whatever_their_letter_case() -> None:
         ),
         pytest.param(
             '{"kind": "Service", "items": []}',
-            "error: j.json: document 1: kind: a document with an items array must be a List,"
+            "error: j.json: document 1: kind: a document with an items list must be a List,"
             " got 'Service'",
             id="items-in-a-non-list",
         ),
+        pytest.param('{"kind": "List"}', "objects: ", id="list-without-items-is-empty"),
         pytest.param(
-            '{"kind": "List"}',
-            "error: j.json: document 1: items: must be a list",
-            id="list-without-items",
+            '{"kind": "List", "items": {"a": 1}}',
+            "error: j.json: document 1: items: must be a list, got dict",
+            id="items-not-a-list",
         ),
         pytest.param(
             '{"kind": "List", "items": [3]}',
@@ -548,6 +550,83 @@ def test_a_big_json_list_is_never_one_tree_of_dicts(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert streamed < whole_tree / 2, (streamed, whole_tree)
+
+
+# --- YAML read one List item at a time -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "apiVersion: v1\nitems:\n- {kind: Namespace, metadata: {name: a}}\n"
+            "- kind: Namespace\n  metadata:\n    name: b\nkind: List\nmetadata: {}\n",
+            "objects: a, b",
+            id="kubectl-order-items-before-kind",
+        ),
+        pytest.param(
+            "kind: Namespace\nmetadata: {name: a}\n---\n---\nkind: List\nitems: []\n---\n"
+            "kind: List\nitems:\n- {kind: Namespace, metadata: {name: b}}\n",
+            "objects: a, b",
+            id="documents-empty-ones-and-lists",
+        ),
+        pytest.param(
+            "kind: List\nitems:\n- &ns {kind: Namespace, metadata: {name: a}}\n- *ns\n",
+            "objects: a, a",
+            id="anchor-and-alias",
+        ),
+        pytest.param(
+            "kind: List\nitems:\n- kind: Namespace\n  metadata: {name: a}\n- kind: [\n",
+            "error: y.yaml: document 1: line 6: did not find expected node content",
+            id="syntax-error-names-its-line",
+        ),
+        pytest.param(
+            "kind: Namespace\nmetadata: {name: a}\n---\nkind: Service\nitems: []\n",
+            "error: y.yaml: document 2: kind: a document with an items list must be a List,"
+            " got 'Service'",
+            id="items-in-a-non-list",
+        ),
+        pytest.param(
+            "kind: List\nitems: nope\n",
+            "error: y.yaml: document 1: items: must be a list, got str",
+            id="items-not-a-list",
+        ),
+    ],
+)
+def test_yaml_documents_streamed(text: str, expected: str) -> None:
+    parsed = parse_manifests(text, "y.yaml")
+    if expected.startswith("error: "):
+        assert len(parsed.errors) == 1
+        assert str(parsed.errors[0]).startswith(expected.removeprefix("error: "))
+    else:
+        assert parsed.errors == ()
+        assert "objects: " + ", ".join(o.name for o in parsed.objects) == expected
+
+
+def test_streamed_yaml_reads_what_a_whole_parse_reads(tmp_path: Path) -> None:
+    zone = write_zone(tmp_path / "zone.json", services=300, namespaces=5).path
+    whole = json.loads(zone.read_text())
+    text = yaml.dump(whole, Dumper=yaml.CSafeDumper)
+    streamed = parse_manifests(text, "zone.yaml")
+    expected = [parse_object(item) for item in whole["items"]]
+    assert streamed.errors == () and streamed.rejected == ()
+    assert list(streamed.objects) == [o for o in expected if o is not None]
+
+
+def test_a_big_yaml_list_is_never_one_graph_of_nodes(tmp_path: Path) -> None:
+    """PyYAML's own load of a List holds every node at once; the streamed parse holds one."""
+    zone = write_zone(tmp_path / "zone.json", services=200, namespaces=5).path
+    text = yaml.dump(json.loads(zone.read_text()), Dumper=yaml.CSafeDumper)
+    tracemalloc.start()
+    try:
+        yaml.load(text, Loader=yaml.CSafeLoader)
+        whole_graph = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        parse_manifests(text, "zone.yaml")
+        streamed = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert streamed < whole_graph / 4, (streamed, whole_graph)
 
 
 def _snapshot(objects: list[ClusterObject]) -> ZoneSnapshot:
