@@ -14,16 +14,18 @@ from yaml.constructor import SafeConstructor
 from yaml.resolver import Resolver
 
 from clusterdns.errors import ManifestError, ObjectError
+from clusterdns.plugins.kubernetes.apinames import check_names, valid_name
 from clusterdns.plugins.kubernetes.objects import (
     ENDPOINT_SLICE,
     ENDPOINTS,
+    LEGACY_SLICE_PREFIX,
     NAMESPACE,
     POD,
     SERVICE,
     ClusterObject,
+    EndpointSlice,
     Namespace,
-    check_names,
-    has_valid_names,
+    Service,
     parse_object,
 )
 
@@ -129,7 +131,7 @@ def _read(raw: Any, prefix: str, pod_names: bool, tally: _Tally, source: str, nu
         return
     if obj is None:  # an FQDN slice: nothing DNS serves
         return
-    if not has_valid_names(obj):
+    if not _has_valid_names(obj):
         # The quick check on the slim object failed: find the field in the raw object. (A
         # name that is not a string at all is only caught by the quick check.)
         field, problem = f"{prefix}metadata", "a name is not a valid DNS name"
@@ -142,6 +144,35 @@ def _read(raw: Any, prefix: str, pod_names: bool, tally: _Tally, source: str, nu
     tally.objects.append(obj)
     if not isinstance(obj, Namespace):
         tally.namespaces.add(obj.namespace)
+
+
+def _has_valid_names(obj: ClusterObject) -> bool:
+    """True when every name `obj` puts into DNS follows the API server's rules.
+
+    Cheap (names repeat, results are cached), so every manifest object is checked; when it
+    says False, `check_names` on the raw object names the field.
+    """
+    if isinstance(obj, Namespace):
+        return valid_name("label", obj.name)
+    if not valid_name("label", obj.namespace):
+        return False
+    if isinstance(obj, Service):
+        return (
+            valid_name("service", obj.name)
+            and all(valid_name("label", port.name) for port in obj.ports if port.name)
+            and (not obj.external_name or valid_name("subdomain", obj.external_name[:-1]))
+        )
+    if isinstance(obj, EndpointSlice):
+        return (
+            valid_name("subdomain", obj.name.removeprefix(LEGACY_SLICE_PREFIX))
+            and all(valid_name("label", port.name) for port in obj.ports if port.name)
+            and all(
+                valid_name("label", item.hostname)
+                for item in obj.endpoints
+                if not isinstance(item, str) and item.hostname
+            )
+        )
+    return valid_name("subdomain", obj.name)
 
 
 def _note_namespace(raw: Mapping[str, Any], tally: _Tally) -> None:

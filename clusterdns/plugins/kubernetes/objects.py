@@ -1,15 +1,15 @@
 """Slim frozen cluster objects, made at once from raw API dicts, holding only what answers need."""
 
 import ipaddress
-import re
 import socket
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from clusterdns.errors import ObjectError
+from clusterdns.plugins.kubernetes.apinames import valid_name
 
 NAMESPACE = "Namespace"
 SERVICE = "Service"
@@ -260,7 +260,7 @@ def _pod_name(item: Any) -> str:
     target = item.get("targetRef") if isinstance(item, dict) else None
     if isinstance(target, dict) and target.get("kind", "Pod") == "Pod":
         name = target.get("name")
-        if isinstance(name, str) and name and _valid("label", name):
+        if isinstance(name, str) and name and valid_name("label", name):
             return name.lower()
     return ""
 
@@ -346,118 +346,3 @@ def parse_object(raw: RawObject, pod_names: bool = False) -> ClusterObject | Non
         "kind",
         f"unsupported kind {kind!r} (want Namespace, Service, EndpointSlice, Endpoints or Pod)",
     )
-
-
-# Name rules the API server applies on create (k8s.io/apimachinery validation): a Service name
-# is an RFC 1035 label, namespaces and endpoint hostnames RFC 1123 labels, object names RFC
-# 1123 subdomains. Manifests never went through the API, so their names are checked here:
-# a name outside these rules could not be served (a 64-byte label cannot be encoded).
-_LABEL_1123 = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
-_LABEL_1035 = re.compile(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?")
-_LABEL_RULE = "at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit"
-_RULES: dict[str, tuple[str, Callable[[str], bool]]] = {
-    "label": (
-        f"not a DNS label (RFC 1123: {_LABEL_RULE})",
-        lambda v: bool(_LABEL_1123.fullmatch(v)),
-    ),
-    "service": (
-        f"not a Service name (RFC 1035 label: {_LABEL_RULE}, starting with a letter)",
-        lambda v: bool(_LABEL_1035.fullmatch(v)),
-    ),
-    "subdomain": (
-        "not a DNS subdomain (RFC 1123: at most 253 characters, dot-separated labels)",
-        lambda v: len(v) <= 253 and all(_LABEL_1123.fullmatch(part) for part in v.split(".")),
-    ),
-}
-
-
-def has_valid_names(obj: "ClusterObject") -> bool:
-    """True when every name `obj` puts into DNS follows the API server's rules.
-
-    Cheap (names repeat, results are cached), so every manifest object is checked; when it
-    says False, `check_names` on the raw object names the field.
-    """
-    if isinstance(obj, Namespace):
-        return _valid("label", obj.name)
-    if not _valid("label", obj.namespace):
-        return False
-    if isinstance(obj, Service):
-        return (
-            _valid("service", obj.name)
-            and all(_valid("label", port.name) for port in obj.ports if port.name)
-            and (not obj.external_name or _valid("subdomain", obj.external_name[:-1]))
-        )
-    if isinstance(obj, EndpointSlice):
-        return (
-            _valid("subdomain", obj.name.removeprefix(LEGACY_SLICE_PREFIX))
-            and all(_valid("label", port.name) for port in obj.ports if port.name)
-            and all(
-                _valid("label", item.hostname)
-                for item in obj.endpoints
-                if not isinstance(item, str) and item.hostname
-            )
-        )
-    return _valid("subdomain", obj.name)
-
-
-@lru_cache(maxsize=8192)
-def _valid(rule: str, value: str) -> bool:
-    """Whether `value` follows `rule` (see _RULES); namespaces and ports repeat: cached."""
-    return value.isascii() and _RULES[rule][1](value.lower())
-
-
-def check_names(raw: RawObject) -> None:
-    """Raise ObjectError naming the first name in `raw` the API server would reject.
-
-    Letter case is folded first, as everywhere else here (DNS names are case-insensitive);
-    anything non-ASCII is rejected, as the API rejects it.
-    """
-    kind = raw.get("kind")
-    _check(_get(raw, "metadata.namespace"), "metadata.namespace", "label")
-    if kind == NAMESPACE:
-        _check(_get(raw, "metadata.name"), "metadata.name", "label")
-    elif kind == SERVICE:
-        _check(_get(raw, "metadata.name"), "metadata.name", "service")
-        _check_port_names(_get(raw, "spec.ports"), "spec.ports")
-        if _get(raw, "spec.type") == "ExternalName":
-            external = _get(raw, "spec.externalName")
-            if isinstance(external, str):
-                # The API checks the name without its optional trailing dot.
-                _check(external.removesuffix("."), "spec.externalName", "subdomain")
-    elif kind == ENDPOINT_SLICE:
-        _check(_get(raw, "metadata.name"), "metadata.name", "subdomain")
-        _check_hostnames(_get(raw, "endpoints"), "endpoints")
-        _check_port_names(_get(raw, "ports"), "ports")
-    elif kind == ENDPOINTS:
-        _check(_get(raw, "metadata.name"), "metadata.name", "subdomain")
-        subsets = _get(raw, "subsets")
-        for s, subset in enumerate(subsets if isinstance(subsets, list) else []):
-            if isinstance(subset, dict):
-                for key in ("addresses", "notReadyAddresses"):
-                    _check_hostnames(subset.get(key), f"subsets[{s}].{key}")
-                _check_port_names(subset.get("ports"), f"subsets[{s}].ports")
-    elif kind == POD:
-        _check(_get(raw, "metadata.name"), "metadata.name", "subdomain")
-
-
-def _check_hostnames(items: Any, field: str) -> None:
-    for index, item in enumerate(items if isinstance(items, list) else []):
-        if isinstance(item, dict):
-            _check(item.get("hostname"), f"{field}[{index}].hostname", "label")
-
-
-def _check_port_names(items: Any, field: str) -> None:
-    for index, item in enumerate(items if isinstance(items, list) else []):
-        if isinstance(item, dict):
-            _check(item.get("name"), f"{field}[{index}].name", "label")
-
-
-def _check(value: Any, field: str, rule: str) -> None:
-    """ObjectError unless `value` (a non-empty string) follows `rule`; others are parse errors."""
-    if not isinstance(value, str) or not value:
-        return
-    if _valid(rule, value):
-        return
-    problem = _RULES[rule][0]
-    shown = value if len(value) <= 40 else f"{value[:40]}... ({len(value)} characters)"
-    raise ObjectError(field, f"{shown!r} is {problem}")
