@@ -2,6 +2,7 @@
 
 import asyncio
 import ctypes
+import glob
 import ipaddress
 import logging
 import os
@@ -17,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from clusterdns.clock import Clock, SystemClock
 from clusterdns.config import Environment, Server, build_servers
-from clusterdns.corefile.parser import parse_corefile
+from clusterdns.corefile.parser import ReadImport, parse_corefile
 from clusterdns.errors import ConfigError
 from clusterdns.plugin import Lifecycle, ReadyReporter, Shared
 from clusterdns.plugins.forward.setup import parse_upstream
@@ -57,13 +58,44 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '\\"') + '"'
 
 
-def serve_corefile(options: ServeOptions) -> str:
-    """The Corefile equivalent to `serve`'s flags: kind's default, fed as the flags say."""
+def check_flags(options: ServeOptions) -> None:
+    """ConfigError naming the flag when one of `serve`'s flags has a value it cannot take.
+
+    Each is checked here, before it becomes a Corefile token, so the error names the flag the
+    user typed rather than a line of a Corefile they never wrote.
+    """
     for address in options.dns_addrs:
         try:
             ipaddress.ip_address(address)
         except ValueError:
             raise ConfigError(f"--dns-addr: not an IP address: {address!r}") from None
+    if not 0 <= options.dns_port <= 65535:
+        raise ConfigError(f"--dns-port: must be 0..65535, got {options.dns_port}")
+    if not 0 <= options.ttl <= 3600:  # the kubernetes plugin's ttl range, as in CoreDNS
+        raise ConfigError(f"--ttl: must be 0..3600, got {options.ttl}")
+    if not options.tcp_idle_timeout > 0:
+        raise ConfigError(
+            f"--tcp-idle-timeout: must be more than 0, got {options.tcp_idle_timeout}"
+        )
+    if options.http_addr is not None:
+        port = options.http_addr.rpartition(":")[2]
+        if ":" not in options.http_addr or not port.isdigit() or int(port) > 65535:
+            raise ConfigError(f"--http-addr: want HOST:PORT or :PORT, got {options.http_addr!r}")
+    if options.manifests and (options.kubeconfig or options.api_server):
+        raise ConfigError("--manifests cannot be combined with --kubeconfig or --api-server")
+    for path in options.manifests:
+        if not Path(path).exists():
+            raise ConfigError(f"--manifests: {path}: no such file or folder")
+    for text in options.upstreams:
+        try:
+            parse_upstream(text)
+        except ConfigError as exc:
+            raise ConfigError(f"--upstream: {exc}") from None
+
+
+def serve_corefile(options: ServeOptions) -> str:
+    """The Corefile equivalent to `serve`'s flags: kind's default, fed as the flags say."""
+    check_flags(options)
     upstreams = [str(parse_upstream(u)) for u in options.upstreams] or [options.resolv_conf]
     source: list[str] = []
     if options.manifests:
@@ -119,6 +151,71 @@ def read_text(path: str) -> str:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
 
 
+_GLOB = frozenset("*?[")
+
+
+def import_reader(corefile: str) -> ReadImport:
+    """How `import PATTERN` reads files: relative to the importing file's folder, globs expanded.
+
+    As in CoreDNS (Caddy), a relative pattern is taken from the folder of the file that holds
+    the `import` (the Corefile, or an imported file), a glob matching nothing is only a warning
+    (AKS and k3s import `custom/*.override` whether or not a user added one), and a literal
+    path that cannot be read is an error. Matches are read in sorted order, as Go's
+    filepath.Glob returns them; folders that match are skipped.
+    """
+    generated = corefile == "serve flags"  # no file: relative to the working directory
+
+    def read(pattern: str, importer: str) -> list[tuple[str, str]]:
+        base = Path.cwd() if generated and importer == corefile else Path(importer).parent
+        path = str(base / pattern)  # an absolute pattern stays as it is
+        if _GLOB.isdisjoint(pattern):
+            return [(path, _read_import(path))]
+        matches = [m for m in sorted(glob.glob(path, include_hidden=True)) if Path(m).is_file()]
+        if not matches:
+            logger.warning("import: no files match %s; importing nothing", path)
+        return [(match, _read_import(match)) for match in matches]
+
+    return read
+
+
+def _read_import(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from None
+
+
+ListenKey = tuple[int, tuple[str, ...]]  # configured port, bind addresses
+ANSWER_ENTRIES = 50_000  # pre-encoded replies kept per UDP socket when the hot path is on
+
+
+def listen_key(server: Server) -> ListenKey:
+    """What identifies a server's listeners across reloads: its port and bind addresses."""
+    return server.port, server.addresses
+
+
+def _answer_entries(server: Server) -> int:
+    return ANSWER_ENTRIES if server.hot_path else 0
+
+
+@dataclass
+class Listening:
+    """The sockets of one server address: its dispatcher, UDP and TCP servers, answer caches."""
+
+    dispatcher: Dispatcher
+    udp: list[UdpServer]
+    tcp: list[TcpServer]
+    caches: list[AnswerCache]
+    bound: list[tuple[str, int]]
+
+    async def close(self) -> None:
+        """Stop serving on these sockets."""
+        for udp in self.udp:
+            udp.close()
+        for tcp in self.tcp:
+            await tcp.close()
+
+
 class App:
     """One running clusterdns: servers built from a Corefile, their sockets and plugins."""
 
@@ -158,6 +255,7 @@ class App:
         if filename != "serve flags":
             reloader.read = lambda: read_text(filename)
         reloader.apply = self.reload
+        self._listening: dict[ListenKey, Listening] = {}  # by port and bind addresses
         self.dispatchers: list[Dispatcher] = []
         self._bound: dict[int, tuple[str, int]] = {}  # configured port → first bound address
         self.udp: list[UdpServer] = []
@@ -179,14 +277,15 @@ class App:
 
     def _build(self, corefile: str) -> list[Server]:
         """Set up every plugin of `corefile` (ConfigError, with file:line, when it cannot)."""
-        parsed = parse_corefile(corefile, self.filename, self.environment.environ, read_text)
+        read_import = import_reader(self.filename)
+        parsed = parse_corefile(corefile, self.filename, self.environment.environ, read_import)
         return build_servers(parsed, self.environment, self.default_port)
 
     def _adopt(self, servers: list[Server]) -> None:
         """Make `servers` the ones metrics and /ready describe."""
         self.collector.servers = [server.counters for server in servers]
         self.collector.plugins = [
-            (f"dns://:{server.port}", zone, name)
+            (server.counters.server, zone, name)
             for server in servers
             for block in server.blocks
             for zone in block.zones
@@ -200,26 +299,47 @@ class App:
         ]
 
     async def reload(self, corefile: str) -> bool:
-        """Swap in `corefile`'s servers; on any problem keep the running ones (and count it)."""
+        """Swap in `corefile`'s servers; on any problem keep the running ones (and count it).
+
+        As CoreDNS does, listeners whose address (port and bind addresses) stays are kept and
+        handed the new chains; new addresses are bound, dropped ones closed. Pairing is by
+        address, never by position, so reordering server blocks cannot cross-wire them.
+        """
+        opened: dict[ListenKey, Listening] = {}
         try:
             servers = self._build(corefile)
-            if sorted(s.port for s in servers) != sorted(s.port for s in self.servers):
-                raise ConfigError("reload: the Corefile's ports changed; that needs a restart")
+            for server in servers:
+                kept = self._listening.get(listen_key(server))
+                if kept is not None:
+                    server.counters = kept.dispatcher.counters
+                    server.caches = kept.caches
+                elif listen_key(server) not in opened:
+                    opened[listen_key(server)] = await self._listen(server)
         except ConfigError as exc:
+            for listening in opened.values():
+                await listening.close()
             self.collector.reload_failures += 1
             logger.error("plugin/reload: keeping the running Corefile: %s", exc)
             return False
-        by_port = {server.port: server for server in self.servers}
         for server in servers:
-            server.caches = by_port[server.port].caches  # same listeners, same caches
-            server.counters = by_port[server.port].counters
+            for cache in server.caches:
+                # `log` or `acl` added by the reload: no more pre-encoded replies (and back).
+                cache.max_entries = _answer_entries(server)
         await self.http.start()
-        await _start_plugins(servers, self._bound)
+        await _start_plugins(servers, self._first_bound({**self._listening, **opened}))
         await self._wait_ready(servers, deadline=5.0)
         old, self.servers = self.servers, servers
         self._adopt(servers)
-        for dispatcher, server in zip(self.dispatchers, servers, strict=False):
-            dispatcher.replace_blocks(server.blocks)
+        previous, self._listening = self._listening, {}
+        for server in servers:
+            key = listen_key(server)
+            listening = opened.get(key) or previous[key]
+            listening.dispatcher.replace_blocks(server.blocks)
+            self._listening[key] = listening
+        for key, listening in previous.items():
+            if key not in self._listening:
+                await listening.close()
+        self._index()
         for server in servers:
             server.zone_changed(None)
         await _stop_plugins(old)
@@ -248,28 +368,53 @@ class App:
         """Bind every server's sockets and the HTTP listeners, then start the plugins."""
         self._adopt(self.servers)
         for server in self.servers:
-            await self._start_server(server)
+            self._listening[listen_key(server)] = await self._listen(server)
+        self._index()
         await self.http.start()
         await _start_plugins(self.servers, self._bound)
         return self.addresses
 
-    async def _start_server(self, server: Server) -> None:
+    async def _listen(self, server: Server) -> "Listening":
+        """Bind and start the UDP and TCP sockets of `server` (ConfigError if it cannot)."""
         dispatcher = Dispatcher(server.blocks, counters=server.counters)
-        self.dispatchers.append(dispatcher)
+        listening = Listening(dispatcher, [], [], [], [])
         port = server.port
-        for address in server.addresses:
-            udp_sock, tcp_sock = _bind_pair(address, port)
-            port = udp_sock.getsockname()[1]  # port 0: every address shares the first pick
-            cache = AnswerCache(max_entries=50_000 if server.hot_path else 0)
-            server.caches.append(cache)
-            udp = UdpServer(udp_sock, dispatcher, cache)
-            udp.start()
-            tcp = TcpServer(tcp_sock, dispatcher, self.tcp_idle_timeout)
-            await tcp.start()
-            self.udp.append(udp)
-            self.tcp.append(tcp)
-            self.addresses.append((address, port))
-            self._bound.setdefault(server.port, (address, port))
+        try:
+            for address in server.addresses:
+                udp_sock, tcp_sock = _bind_pair(address, port)
+                port = udp_sock.getsockname()[1]  # port 0: every address shares the first pick
+                cache = AnswerCache(max_entries=_answer_entries(server))
+                udp = UdpServer(udp_sock, dispatcher, cache)
+                udp.start()
+                tcp = TcpServer(tcp_sock, dispatcher, self.tcp_idle_timeout)
+                listening.udp.append(udp)
+                listening.caches.append(cache)
+                listening.bound.append((address, port))
+                await tcp.start()
+                listening.tcp.append(tcp)
+        except ConfigError:
+            await listening.close()
+            raise
+        server.caches = listening.caches
+        return listening
+
+    def _index(self) -> None:
+        """Refresh the flat views (dispatchers, sockets, addresses) in server order."""
+        ordered = [self._listening[listen_key(server)] for server in self.servers]
+        self.dispatchers = [listening.dispatcher for listening in ordered]
+        self.udp = [udp for listening in ordered for udp in listening.udp]
+        self.tcp = [tcp for listening in ordered for tcp in listening.tcp]
+        self.addresses = [bound for listening in ordered for bound in listening.bound]
+        self._bound = self._first_bound(self._listening)
+
+    @staticmethod
+    def _first_bound(listening: Mapping["ListenKey", "Listening"]) -> dict[int, tuple[str, int]]:
+        """Configured port → the first address bound for it (what `loop` probes)."""
+        found: dict[int, tuple[str, int]] = {}
+        for (port, _), each in listening.items():
+            if each.bound:
+                found.setdefault(port, each.bound[0])
+        return found
 
     def ready(self) -> bool:
         """True when every plugin that reports readiness is ready, until shutdown begins."""
@@ -287,10 +432,8 @@ class App:
             logger.info("lameduck: answering for %.1fs more", lameduck)
             await asyncio.sleep(lameduck)
         await _stop_plugins(self.servers)
-        for udp in self.udp:
-            udp.close()
-        for tcp in self.tcp:
-            await tcp.close()
+        for listening in self._listening.values():
+            await listening.close()
         await self.http.stop()
 
     # Views the tests and the CLI use: the first server's pieces.

@@ -6,7 +6,14 @@ import sys
 from pathlib import Path
 
 from clusterdns import __version__
-from clusterdns.app import App, ServeOptions, configure_logging, run, tune_allocator
+from clusterdns.app import (
+    App,
+    ServeOptions,
+    check_flags,
+    configure_logging,
+    run,
+    tune_allocator,
+)
 from clusterdns.config import supported
 from clusterdns.errors import ConfigError
 from clusterdns.plugins.forward.setup import parse_upstream
@@ -127,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["serve"]:
         return _serve(args[1:])
+    if args[:1] in (["explain"], ["zone"]):
+        from clusterdns.explain.command import explain_main, zone_main
+
+        return (explain_main if args[0] == "explain" else zone_main)(args[1:])
     options = build_coredns_parser().parse_args(args)
     if options.version:
         print(f"clusterdns {__version__}\nCoreDNS-compatible (kubernetes DNS schema 1.1.0)")
@@ -166,6 +177,7 @@ def _serve(argv: list[str]) -> int:
         tcp_idle_timeout=args.tcp_idle_timeout,
     )
     try:
+        check_flags(options)  # before logging is set up: a typo costs nothing to report
         if args.print_corefile:
             from clusterdns.app import serve_corefile
 

@@ -14,16 +14,31 @@ from clusterdns.dns.records import Answer
 # CoreDNS plugin.cfg order: execution order, whatever order the Corefile lists them in.
 PLUGIN_ORDER = (
     "reload",
+    "nsid",
+    "bufsize",
+    "debug",
     "ready",
     "health",
     "prometheus",
     "errors",
     "log",
+    "local",
+    "acl",
+    "any",
+    "chaos",
     "loadbalance",
     "cache",
+    "rewrite",
+    "autopath",
+    "minimal",
+    "template",
+    "hosts",
+    "k8s_external",
     "kubernetes",
+    "file",
     "loop",
     "forward",
+    "whoami",
 )
 
 
@@ -54,6 +69,10 @@ class Response:
     rotations: tuple[Answer, ...] = ()
     # Seconds a pre-encoded copy may be served at most (answers holding upstream records).
     ttl: float | None = None
+    # bufsize: the EDNS payload the client's query was lowered to; the UDP reply must fit it
+    # and its OPT advertises it (CoreDNS rewrites the request's OPT in place).
+    udp_size: int | None = None
+    drop: bool = False  # acl drop: send no reply at all
 
 
 Next = Callable[[Request], Awaitable[Response]]
@@ -88,6 +107,16 @@ class ReadyReporter(Protocol):
 
     def ready(self) -> bool:
         """True when ready."""
+        ...
+
+
+@runtime_checkable
+class Linked(Protocol):
+    """A plugin that uses another plugin of its server block (CoreDNS: a Handler lookup in
+    OnStartup), linked once every plugin of the block is set up."""
+
+    def link(self, plugins: Mapping[str, object]) -> None:
+        """Take what it needs from the block's plugins, by directive; CorefileError if absent."""
         ...
 
 

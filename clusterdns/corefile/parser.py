@@ -1,6 +1,6 @@
 """Corefile tokens to server blocks of nested directives, with snippets and imports expanded."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from clusterdns.corefile.lexer import NO_ENV, CorefileError, Kind, Token, end_line, tokenize
@@ -12,9 +12,11 @@ MAX_IMPORTS = 1000
 # No CoreDNS plugin nests deeper than two; the cap keeps hostile input off the Python stack.
 MAX_DEPTH = 50
 
-# Given an import's pattern as written (env substituted), returns the text of the file or files
-# it names ('' for a glob matching nothing); raises OSError or ConfigError when it cannot.
-ReadImport = Callable[[str], str]
+# Given an import's pattern as written (env substituted) and the file the `import` is in,
+# returns (path, text) of each file it names, in order (none for a glob matching nothing);
+# raises OSError or ConfigError when it cannot. Each file's tokens carry its own path, so
+# errors inside it name FILE:LINE.
+ReadImport = Callable[[str, str], Sequence[tuple[str, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +159,15 @@ class _Stream:
                 keyword, f"import: no snippet ({pattern}) defined above, and file imports are off"
             )
         try:
-            text = self._read_import(pattern)
+            files = self._read_import(pattern, keyword.file)
         except CorefileError:
             raise
         except (OSError, ConfigError) as exc:
             raise _error(keyword, f"import: cannot read '{pattern}': {exc}") from exc
-        return tokenize(text, pattern, self._env)
+        tokens: list[Token] = []
+        for path, text in files:
+            tokens.extend(tokenize(text, path, self._env))
+        return tuple(tokens)
 
 
 class _Parser:
@@ -239,8 +244,9 @@ class _Parser:
         while True:
             inner = self._s.peek_raw()
             if inner is None:
-                opened = self._s.where(token)
-                raise self._s.eof_error(f"unterminated snippet ({name}) opened at {opened}")
+                # Located at the '{' left open, not at the end of the file: that is the line
+                # to fix.
+                raise _error(token, f"unterminated snippet ({name}): this '{{' is never closed")
             self._s.take()
             if inner.kind is Kind.OPEN:
                 depth += 1
@@ -262,8 +268,9 @@ class _Parser:
         while True:
             token = self._s.peek(statement=True)
             if token is None:
-                opened = self._s.where(opening)
-                raise self._s.eof_error(f"unterminated block opened at {opened}, expected '}}'")
+                # Located at the innermost '{' left open, not at the end of the file: that is
+                # the line to fix.
+                raise _error(opening, "unterminated block: this '{' is never closed, expected '}'")
             if token.kind is Kind.CLOSE:
                 # CoreDNS's setup functions read a '}' on a directive's line as an argument,
                 # so a block closes only on a line of its own (or right after its '{').

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from dnslib import CLASS, EDNS0, RR, DNSBuffer, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
 from dnslib import dns as dnslib_rdata
 
-from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Srv, Target, Txt
+from clusterdns.dns.records import (
+    Address,
+    Answer,
+    Mx,
+    Rcode,
+    Record,
+    RType,
+    Soa,
+    Srv,
+    Target,
+    Txt,
+)
 from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import HeaderError, QueryRejected, WireError
 
@@ -267,6 +278,8 @@ def _rr(record: Record) -> RR:
             data.rname,
             (data.serial, data.refresh, data.retry, data.expire, data.minimum),
         )
+    elif isinstance(data, Mx):
+        rdata = dnslib_rdata.MX(data.exchange, data.preference)
     return RR(record.name, int(record.rtype), CLASS.IN, record.ttl, rdata)
 
 

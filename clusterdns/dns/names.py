@@ -64,7 +64,10 @@ def address_from_reverse(name: str) -> str | None:
 
 def dashed_address(address: str) -> str:
     """The label form of an IP address: dots (IPv4) or colons (IPv6) become dashes."""
-    return address.replace(".", "-").replace(":", "-")
+    label = address.replace(".", "-").replace(":", "-")
+    # RFC 952/1123: a label may not end in a hyphen, so CoreDNS's endpointHostname appends
+    # a 0 to an address ending in `::` (`fd00:10::` -> `fd00-10--0`), which still reads back.
+    return label + "0" if label.endswith("-") else label
 
 
 def address_from_dashed(label: str) -> str | None:

@@ -102,7 +102,19 @@ class Soa:
         )
 
 
-RData = Address | Target | Srv | Txt | Soa
+@dataclass(frozen=True, slots=True)
+class Mx:
+    """MX data (RFC 1035 3.3.9): preference and exchange host."""
+
+    preference: int
+    exchange: str
+
+    def text(self) -> str:
+        """Zone-file form of the data."""
+        return f"{self.preference} {self.exchange}"
+
+
+RData = Address | Target | Srv | Txt | Soa | Mx
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from clusterdns.chain import Chain
 from clusterdns.dns.message import (
@@ -88,9 +88,13 @@ class Dispatcher:
         generation = cache.generation
         started = time.perf_counter()
         zones, by_zone = self._routes
-        zone = longest_zone(query.name, zones) or "."
+        zone = longest_zone(query.name, zones) or "dropped"  # CoreDNS vars.Dropped
         try:
             response = await self._respond(query, protocol, client, zones, by_zone)
+            if response.drop:
+                return None
+            if response.udp_size is not None:
+                query, max_size = _lower_payload(query, response.udp_size, protocol, max_size)
             wire = self._encode(query, response, protocol, max_size)
         except asyncio.CancelledError:
             raise
@@ -104,9 +108,9 @@ class Dispatcher:
         family = "2" if ":" in client[0] else "1"
         request = (zone, protocol, family, type_label(query.qtype))
         result = (zone, rcode_text(wire[3] & 0xF), response.plugin)
-        self.counters.count(request, result, time.perf_counter() - started)
+        self.counters.count(request, result, time.perf_counter() - started, query, wire)
         if response.answer is not None and response.cacheable and protocol == "udp":
-            cell = self.counters.cell(request, result)
+            cell = self.counters.cell(request, result, query, wire)
             rotations = tuple(encode_answer(query, a, max_size) for a in response.rotations)
             cache.store(query, wire, generation, response.scope, cell, rotations)
             if response.ttl is not None:
@@ -136,3 +140,11 @@ class Dispatcher:
             return encode_answer(query, response.answer, max_size)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire
+
+
+def _lower_payload(query: Query, size: int, protocol: str, max_size: int) -> tuple[Query, int]:
+    """`query` with its EDNS payload lowered to `size` (bufsize), and the UDP limit that gives."""
+    if query.edns is None or query.edns.payload <= size:
+        return query, max_size
+    query = replace(query, edns=replace(query.edns, payload=size))
+    return query, min(max_size, query.max_udp_size()) if protocol == "udp" else max_size

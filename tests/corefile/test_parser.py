@@ -263,11 +263,13 @@ DOUBLING = "".join(f"(s{i}) {{\n  import s{i - 1}\n  import s{i - 1}\n}}\n" for 
         pytest.param("}", "Corefile:1: unexpected '}', no block is open", id="close-at-top"),
         pytest.param("{\n}", "Corefile:1: expected server block keys before '{'", id="no-keys"),
         pytest.param(
-            "\n\n. {\n  log\n", "Corefile:5: unterminated block opened at line 3", id="unclosed"
+            "\n\n. {\n  log\n",
+            "Corefile:3: unterminated block: this '{' is never closed",
+            id="unclosed",
         ),
         pytest.param(
             ". {\n  cache 30 {\n}\n",
-            "Corefile:4: unterminated block opened at line 1",
+            "Corefile:1: unterminated block: this '{' is never closed",
             id="unclosed-outer",
         ),
         pytest.param(
@@ -320,7 +322,7 @@ DOUBLING = "".join(f"(s{i}) {{\n  import s{i - 1}\n  import s{i - 1}\n}}\n" for 
         ),
         pytest.param(
             "(s) {\n  log\n",
-            "Corefile:3: unterminated snippet (s) opened at line 1",
+            "Corefile:1: unterminated snippet (s): this '{' is never closed",
             id="snippet-unclosed",
         ),
         pytest.param(
@@ -375,11 +377,11 @@ class Files:
         self.texts = texts
         self.read: list[str] = []
 
-    def __call__(self, pattern: str) -> str:
+    def __call__(self, pattern: str, importer: str) -> list[tuple[str, str]]:
         self.read.append(pattern)
         if pattern not in self.texts:
             raise FileNotFoundError(f"no file matches {pattern}")
-        return self.texts[pattern]
+        return [(pattern, self.texts[pattern])]
 
 
 K3S = """\
@@ -448,7 +450,8 @@ def test_snippet_wins_over_file() -> None:
         ),
         pytest.param(
             {"a.conf": "cache {\n"},
-            "Corefile:4: unterminated block opened at line 1",
+            # The file's '{' is closed by the Corefile's '}': the server block is left open.
+            "Corefile:1: unterminated block: this '{' is never closed",
             id="unclosed-in-file",
         ),
     ],
@@ -460,12 +463,12 @@ def test_file_import_errors(texts: Mapping[str, str], error: str) -> None:
 
 def test_block_opened_in_file_located() -> None:
     files = Files({"a.conf": ". {\n  log\n"})
-    with pytest.raises(CorefileError, match="^Corefile:2: unterminated block opened at a.conf:1"):
+    with pytest.raises(CorefileError, match="^a.conf:1: unterminated block: this '{' is never"):
         parse_corefile("\nimport a.conf", read_import=files)
 
 
 def test_reader_config_error_is_located() -> None:
-    def refuse(pattern: str) -> str:
+    def refuse(pattern: str, importer: str) -> list[tuple[str, str]]:
         raise ConfigError(f"{pattern} is outside /etc/coredns")
 
     with pytest.raises(CorefileError, match="^Corefile:1: import: cannot read '/x': /x is outside"):

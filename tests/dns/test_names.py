@@ -76,9 +76,24 @@ def test_bad_reverse_names(name: str) -> None:
         pytest.param("fd00-0-0-0-0-0-0-5", "fd00::5", id="ipv6-full"),
         pytest.param("10-244-1", None, id="short"),
         pytest.param("web-0", None, id="hostname"),
+        pytest.param("fd00-10--0", "fd00:10::", id="ipv6-trailing-zero"),
     ],
 )
 def test_dashed_labels(label: str, address: str | None) -> None:
     assert address_from_dashed(label) == address
     if address is not None and "--" not in label:
         assert address_from_dashed(dashed_address(address)) == address
+
+
+@pytest.mark.parametrize(
+    ("address", "label"),
+    [
+        pytest.param("10.244.1.5", "10-244-1-5", id="ipv4"),
+        pytest.param("fd00::5", "fd00--5", id="ipv6"),
+        # CoreDNS endpointHostname: a label cannot end in a hyphen, so `::` gains a 0.
+        pytest.param("fd00:10::", "fd00-10--0", id="ipv6-trailing-colons"),
+    ],
+)
+def test_dashed_address(address: str, label: str) -> None:
+    assert dashed_address(address) == label
+    assert address_from_dashed(label) == address

@@ -18,7 +18,7 @@ import dns.rrset
 class Script:
     """How the fake answers one name.
 
-    `behaviour` is answer, servfail, silent, wrong-id, wrong-name or truncate.
+    `behaviour` is answer, servfail, nxdomain, silent, wrong-id, wrong-name or truncate.
     """
 
     behaviour: str = "answer"
@@ -53,8 +53,9 @@ def _reply(state: _State, wire: bytes, protocol: str) -> bytes | None:
         return None
     response = dns.message.make_response(query)
     response.flags |= dns.flags.RA
-    if script.behaviour == "servfail":
-        response.set_rcode(dns.rcode.SERVFAIL)
+    if script.behaviour in ("servfail", "nxdomain"):
+        rcode = dns.rcode.SERVFAIL if script.behaviour == "servfail" else dns.rcode.NXDOMAIN
+        response.set_rcode(rcode)
         return response.to_wire()
     if script.behaviour == "wrong-id":
         response.id = (query.id + 1) % 65536

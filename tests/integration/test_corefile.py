@@ -100,7 +100,7 @@ async def test_metrics_carry_coredns_names_and_labels(kubeadm: App) -> None:
     status, body = await http_get(kubeadm, "/metrics")
     assert status == 200
     port = kubeadm.servers[0].port
-    server = f'server="dns://:{port}"'
+    server = f'server="dns://127.0.0.1:{port}"'  # CoreDNS names a bound server by its address
     assert (
         f'coredns_dns_requests_total{{family="1",proto="udp",{server},type="A",view="",'
         'zone="."} 3.0'
@@ -123,9 +123,11 @@ async def test_metrics_carry_coredns_names_and_labels(kubeadm: App) -> None:
 
 async def test_unknown_directive_names_it_and_lists_the_supported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        App(".:0 {\n    bind 127.0.0.1\n    whoami\n}\n", "Corefile")
+        App(".:0 {\n    bind 127.0.0.1\n    nosuchplugin\n}\n", "Corefile")
     message = str(caught.value)
-    assert message.startswith("Corefile:3: unknown directive 'whoami'; supported: reload, ready")
+    assert message.startswith(
+        "Corefile:3: unknown directive 'nosuchplugin'; supported: reload, bufsize, debug, ready"
+    )
 
 
 async def test_reload_swaps_the_chain_and_a_bad_file_keeps_it(
@@ -148,6 +150,7 @@ async def test_reload_swaps_the_chain_and_a_bad_file_keeps_it(
         assert await reload.check_once()  # type: ignore[attr-defined]
         assert (await client.ask(name)).answer[0].ttl == 5
         (tmp_path / "Corefile").write_text(text.replace("ttl 30", "ttl 99999"))
+        (reload,) = app.plugins("reload")  # the reload replaced the plugin instances
         assert await reload.check_once()  # type: ignore[attr-defined]
         assert (await client.ask(name)).answer[0].ttl == 5  # kept the running chain
         assert app.collector.reload_failures == 1

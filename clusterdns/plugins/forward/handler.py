@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import random
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,7 +12,8 @@ from prometheus_client import CollectorRegistry
 from clusterdns.clock import Clock, SystemClock
 from clusterdns.dns.message import Query, ReplySummary, summarize_reply, with_id
 from clusterdns.dns.names import is_subdomain
-from clusterdns.dns.records import Answer, Rcode
+from clusterdns.dns.records import Answer, Rcode, RType
+from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import UpstreamError, WireError
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.forward.health import HealthChecker, Sleep
@@ -107,7 +109,7 @@ class ForwardPlugin:
             # CoreDNS follows `next` only into another forward; else the reply stands.
             if following.plugin == self.name:
                 return following
-        return Response(self.name, wire=with_id(reply.wire, query.id))
+        return Response(self.name, wire=with_opt(with_id(reply.wire, query.id), query))
 
     def upstream_order(self) -> list[Upstream]:
         """The upstreams in the order the policy gives for one query (advances round_robin)."""
@@ -186,3 +188,37 @@ def _answers(summary: ReplySummary, query: Query, wire: bytes) -> bool:
         and summary.qtype == query.qtype
         and summary.qclass == query.qclass
     )
+
+
+_OPT = struct.Struct("!BHHIH")  # root owner, type, class = payload, TTL = flags, RDLENGTH
+_ARCOUNT = struct.Struct("!H")
+
+
+def with_opt(wire: bytes, query: Query) -> bytes:
+    """`wire` as the client gets it: an EDNS query's reply always carries our OPT.
+
+    CoreDNS's forward answers every EDNS query with an OPT whatever the upstream sent back
+    (request.SizeAndDo): the upstream's OPT with the payload size we accept from the client
+    (RFC 6891 6.2.1: OPT is hop-by-hop), or, if there is none, one like the cache's repeats
+    carry: that payload size, the DO bit echoed, version 0, no options.
+    """
+    if query.edns is None or len(wire) < 12:
+        return wire
+    arcount = _ARCOUNT.unpack_from(wire, 10)[0]
+    size = query.max_udp_size()
+    if arcount:
+        try:
+            records = walk(wire).section(Section.ADDITIONAL)
+        except WireError:
+            return wire  # not ours to repair: relayed as the upstream sent it
+        for record in records:
+            if record.rtype == RType.OPT:
+                if wire[record.start] != 0:
+                    return wire  # an OPT not owned by the root is malformed: leave it be
+                data = bytearray(wire)
+                _ARCOUNT.pack_into(data, record.start + 3, size)  # its CLASS is the payload
+                return bytes(data)
+    do = 0x8000 if query.edns.do else 0
+    opt = _OPT.pack(0, RType.OPT, size, do, 0)
+    # The additional section comes last (RFC 1035 4.1), so the OPT is simply appended.
+    return wire[:10] + _ARCOUNT.pack(arcount + 1) + wire[12:] + opt

@@ -251,8 +251,9 @@ def _entries(
         return []  # snapshots hold only entries with a Service; this keeps the types honest
     base = f"{service.name}.{service.namespace}.svc.{zone}"
     if service.type == "ExternalName":
-        # CoreDNS answers only hostnames here: an IP in externalName names nothing.
-        if endpoint or _is_address(service.external_name.rstrip(".")):
+        # CoreDNS answers only hostnames here: an IP in externalName names nothing. It has no
+        # endpoints and no ports either, so endpoint, port or protocol labels name nothing.
+        if endpoint or port or protocol or _is_address(service.external_name.rstrip(".")):
             return []
         return [_Entry(service.external_name, 0, base, alias=True)]
     entries: list[_Entry] = []

@@ -3,6 +3,7 @@
 import asyncio
 import socket
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from clusterdns.dns.message import answer_records, make_query
 from clusterdns.dns.names import longest_zone
@@ -30,6 +31,8 @@ class KubernetesPlugin:
         self._zone_changed = context.zone_changed
         self._lookup = context.lookup
         self._synced = asyncio.Event()
+        self._clock = context.clock
+        self._last_sync: float | None = None
         self.holder.subscribe(self._published)
         self.source: ManifestSource | LiveSource
         if config.manifests:
@@ -132,6 +135,23 @@ class KubernetesPlugin:
         """True once every watched resource has listed once (CoreDNS: HasSynced)."""
         return self.holder.current.synced
 
+    def describe_ready(self) -> str:
+        """For /ready: what the first sync waits for, or what the zone holds and since when."""
+        snapshot = self.holder.current
+        if not snapshot.synced:
+            if isinstance(self.source, LiveSource):
+                return self.source.waiting()
+            return "loading the manifests"
+        slices = sum(len(entry.slices) for entry in snapshot.services.values())
+        when = ""
+        if self._last_sync is not None:
+            stamp = datetime.fromtimestamp(self._last_sync, tz=UTC)
+            when = f"; last sync {stamp.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        return (
+            f"{len(snapshot.services)} services, {slices} endpointslices, "
+            f"{len(snapshot.namespaces)} namespaces{when}"
+        )
+
     async def wait_ready(self) -> None:
         """Return once the first synced zone is published."""
         await self._synced.wait()
@@ -139,6 +159,7 @@ class KubernetesPlugin:
     def _published(self, snapshot: ZoneSnapshot, changes: Changes | None) -> None:
         if snapshot.synced:
             self._synced.set()
+            self._last_sync = self._clock.wall()
         self._zone_changed(None if changes is None else changed_scopes(changes))
 
 

@@ -1,6 +1,7 @@
 """Slim frozen cluster objects, made at once from raw API dicts, holding only what answers need."""
 
 import ipaddress
+import re
 import socket
 import sys
 from collections.abc import Iterator, Mapping
@@ -49,6 +50,9 @@ class Service:
     ports: tuple[Port, ...]
     external_name: str = ""
     selector: bool = False
+    # spec.externalIPs then status.loadBalancer.ingress (ip, else hostname as an absolute
+    # name ending in "."), as CoreDNS's object.Service.ExternalIPs: for k8s_external.
+    external: tuple[str, ...] = ()
 
     @property
     def headless(self) -> bool:
@@ -225,14 +229,43 @@ def parse_service(raw: RawObject) -> Service:
     if kind == "ExternalName":
         external = _text(raw, "spec.externalName").lower().rstrip(".")
         return Service(namespace, name, kind, (), ports, external + ".")
-    ips = _list(raw, "spec.clusterIPs") or [
-        ip for ip in [_get(raw, "spec.clusterIP")] if ip is not None
-    ]
+    ips = _list(raw, "spec.clusterIPs")
+    # Errors name the field the document has: a hand-written manifest often sets only
+    # spec.clusterIP, and the API server fills in spec.clusterIPs from it.
+    fields = [f"spec.clusterIPs[{i}]" for i in range(len(ips))]
+    if not ips and (single := _get(raw, "spec.clusterIP")) is not None:
+        ips, fields = [single], ["spec.clusterIP"]
     addresses = tuple(
-        _address(ip, f"spec.clusterIPs[{i}]") for i, ip in enumerate(ips) if ip not in ("None", "")
+        _address(ip, field) for ip, field in zip(ips, fields, strict=True) if ip not in ("None", "")
     )
     selector = bool(_get(raw, "spec.selector"))
-    return Service(namespace, name, kind, addresses, ports, selector=selector)
+    return Service(
+        namespace, name, kind, addresses, ports, selector=selector, external=_external(raw)
+    )
+
+
+_HOSTNAME = re.compile(r"[a-z0-9_-]{1,63}(?:\.[a-z0-9_-]{1,63})*", re.ASCII)
+
+
+def _external(raw: RawObject) -> tuple[str, ...]:
+    """spec.externalIPs and the load balancer's ingress IPs or hostnames, in that order."""
+    found = [
+        _address(ip, f"spec.externalIPs[{i}]")
+        for i, ip in enumerate(_list(raw, "spec.externalIPs"))
+    ]
+    for i, item in enumerate(_list(raw, "status.loadBalancer.ingress")):
+        if not isinstance(item, dict):
+            raise ObjectError(f"status.loadBalancer.ingress[{i}]", "must be a mapping")
+        if item.get("ip"):
+            found.append(_address(item["ip"], f"status.loadBalancer.ingress[{i}].ip"))
+        elif item.get("hostname"):
+            host = item["hostname"]
+            name = host.lower().rstrip(".") if isinstance(host, str) else ""
+            if not _HOSTNAME.fullmatch(name) or len(name) > 253:
+                field = f"status.loadBalancer.ingress[{i}].hostname"
+                raise ObjectError(field, f"must be a DNS name, got {host!r}")
+            found.append(sys.intern(name + "."))
+    return tuple(found) if found else ()
 
 
 def _endpoints(item: Any, field: str, address_type: str, pod_names: bool) -> list[Endpoint | str]:

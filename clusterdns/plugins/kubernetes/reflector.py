@@ -122,6 +122,7 @@ class Reflector:
         self._stream_events = 0
         self._outage = 0  # failed requests since the last success
         self._forbidden_logged = False
+        self.last_error = ""  # the failure of the latest request, '' once one succeeds (/ready)
         self._warned: set[tuple[str, str, str]] = set()
         self._odd_types: set[str] = set()
 
@@ -322,6 +323,7 @@ class Reflector:
         """One line per outage (and one per outage for 403), debug lines for the retries."""
         self.stats.failures += 1
         self._outage += 1
+        self.last_error = str(exc)
         status = exc.status if isinstance(exc, ApiRequestError) else None
         state = "serving the last good data" if self.synced.is_set() else "not ready yet"
         if status == 403:
@@ -342,6 +344,7 @@ class Reflector:
             )
         self._outage = 0
         self._forbidden_logged = False
+        self.last_error = ""
 
 
 class Reflectors:

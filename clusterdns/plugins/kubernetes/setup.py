@@ -1,7 +1,9 @@
 """The `kubernetes` stanza as a frozen config, and the setup that builds the plugin from it."""
 
 import logging
+import os.path
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clusterdns.corefile.directive import (
@@ -147,7 +149,8 @@ def _option(config: KubernetesConfig, option: Directive, parent: Directive) -> K
         args = expect_args(option, 1, 2, parent)
         return replace(config, kubeconfig=args[0], context=args[1] if len(args) > 1 else "")
     if name == "manifests":
-        return replace(config, manifests=expect_args(option, 1, None, parent))
+        paths = expect_args(option, 1, None, parent)
+        return replace(config, manifests=tuple(from_corefile(option.file, p) for p in paths))
     if name == "token_file":
         return replace(config, token_file=expect_args(option, 1, 1, parent)[0])
     if name == "ca_file":
@@ -188,9 +191,34 @@ _SUPPORTED = {
 }
 
 
+def from_corefile(corefile: str, path: str) -> str:
+    """`path` as named in `corefile`: a relative path starts from the Corefile's folder.
+
+    So a Corefile means the same files whatever folder clusterdns runs from, as `import`
+    paths do in CoreDNS. Flags (`serve --manifests`) are relative to the working folder:
+    their pseudo-file `serve flags` has no folder.
+    """
+    if os.path.isabs(path):
+        return path
+    return os.path.join(os.path.dirname(corefile), path)
+
+
 def setup(directive: Directive, context: "SetupContext") -> "KubernetesPlugin":
     """The plugin for one stanza, with its source (manifests or the live API) not yet started."""
     from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 
     config = parse_kubernetes(directive, context.zones)
+    _check_manifests(directive)
     return KubernetesPlugin(config, context)
+
+
+def _check_manifests(directive: Directive) -> None:
+    """A CorefileError at the `manifests` line naming a path that does not exist."""
+    for option in directive.block:
+        if option.name != "manifests":
+            continue
+        for text in option.args:
+            path = from_corefile(option.file, text)
+            if not Path(path).exists():
+                where = "" if path == text else f" (looked for {path})"
+                raise directive_error(option, f"{text}: no such file or folder{where}", directive)

@@ -153,7 +153,14 @@ def _pod_index(store: ObjectStore) -> Mapping[str, frozenset[str]]:
     for pod in store.pods():
         for ip in pod.ips:
             index.setdefault(ip, set()).add(pod.namespace)
-    return MappingProxyType({ip: frozenset(ns) for ip, ns in index.items()})
+    # One frozenset per distinct namespace set, shared by every IP holding it: most pods are
+    # the only one at their IP, and a frozenset each would cost ~200 B per pod.
+    shared: dict[frozenset[str], frozenset[str]] = {}
+    pod_ips: dict[str, frozenset[str]] = {}
+    for ip, namespaces in index.items():
+        key = frozenset(namespaces)
+        pod_ips[ip] = shared.setdefault(key, key)
+    return MappingProxyType(pod_ips)
 
 
 SnapshotListener = Callable[[ZoneSnapshot, Changes | None], None]

@@ -225,6 +225,17 @@ class LiveSource:
             self._frozen = True
             freeze_after_sync()
 
+    def waiting(self) -> str:
+        """What the first sync still waits for, with each resource's latest failure."""
+        pending = []
+        for reflector in self.reflectors.reflectors:
+            if not reflector.synced.is_set():
+                error = reflector.last_error
+                pending.append(reflector.resource.plural + (f" ({error})" if error else ""))
+        if not pending:
+            return "building the first zone"
+        return "waiting for the first list of " + "; ".join(pending)
+
     async def start(self) -> None:
         """Start the rebuild task and the reflector threads."""
         self.feed.start()

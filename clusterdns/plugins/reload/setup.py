@@ -27,6 +27,7 @@ class Reloader:
 
     read: Callable[[], str] | None = None
     apply: Callable[[str], Awaitable[bool]] | None = None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass a controlled one
 
 
 class ReloadPlugin:
@@ -43,6 +44,7 @@ class ReloadPlugin:
         self.rng = context.rng
         self.checksum = ""
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def start(self) -> None:
         """Remember the running Corefile's checksum and start polling."""
@@ -52,7 +54,13 @@ class ReloadPlugin:
         self._task = asyncio.get_running_loop().create_task(self._poll())
 
     async def stop(self) -> None:
-        """Stop polling (a reload stops the old plugin instances, this one among them)."""
+        """Stop polling (a reload stops the old plugin instances, this one among them).
+
+        The reload that stops this instance usually runs inside its own poll task, which
+        cannot cancel itself mid-reload: it is told to end when that reload returns, so only
+        the new instance polls afterwards (one failure counted and logged once, not twice).
+        """
+        self._stopped = True
         task, self._task = self._task, None
         if task is not None and task is not asyncio.current_task():
             task.cancel()
@@ -60,7 +68,7 @@ class ReloadPlugin:
 
     async def check_once(self) -> bool:
         """Reload if the Corefile changed; True when a reload was tried."""
-        if self.reloader.read is None or self.reloader.apply is None:
+        if self._stopped or self.reloader.read is None or self.reloader.apply is None:
             return False
         try:
             text = self.reloader.read()
@@ -76,8 +84,8 @@ class ReloadPlugin:
         return True
 
     async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval + self.rng.uniform(-self.jitter, self.jitter))
+        while not self._stopped:
+            await self.reloader.sleep(self.interval + self.rng.uniform(-self.jitter, self.jitter))
             await self.check_once()
 
 

@@ -21,8 +21,9 @@ from clusterdns.plugins.forward.upstream import Transport
 
 # How a fake answers one name: answer (an A record), servfail, refused, nxdomain, silent,
 # hold (answer once `release` is set), wrong-id, wrong-name, truncate (TC over UDP, 100 A
-# records over TCP).
+# records over TCP), no-opt (an answer without OPT even to an EDNS query).
 BEHAVIOURS = (
+    "no-opt",
     "answer",
     "servfail",
     "refused",
@@ -63,6 +64,8 @@ def reply_to(wire: bytes, behaviour: str, transport: str, address: str) -> bytes
         response.question[0] = dns.rrset.RRset(
             dns.name.from_text("evil.example."), dns.rdataclass.IN, question.rdtype
         )
+    if behaviour == "no-opt":
+        response.use_edns(False)
     addresses = [address]
     if behaviour == "truncate":
         if transport == "udp":
@@ -230,9 +233,19 @@ class FakeExchanger:
         return [upstream for upstream, _, _, asked in self.calls if asked == qtype]
 
 
-def request(name: str, qtype: str = "A", protocol: str = "udp") -> Request:
-    """A decoded query for `name` as the chain would pass it."""
-    wire = dns.message.make_query(name, qtype).to_wire()
+def request(
+    name: str,
+    qtype: str = "A",
+    protocol: str = "udp",
+    edns: int = -1,
+    want_dnssec: bool = False,
+    payload: int = 1232,
+) -> Request:
+    """A decoded query for `name` as the chain would pass it (EDNS version `edns`, -1: none)."""
+    message = dns.message.make_query(
+        name, qtype, use_edns=edns, want_dnssec=want_dnssec, payload=payload
+    )
+    wire = message.to_wire()
     return Request(decode_query(wire), protocol, ("127.0.0.1", 5300))
 
 

@@ -305,3 +305,49 @@ async def test_reply_to_another_question_is_not_relayed() -> None:
     plugin = make_plugin(exchanger=Liar(), timeout=TIMEOUT)
     response = await plugin.serve(request("q.example."), next_plugin)
     assert response.answer is not None and response.answer.rcode == Rcode.SERVFAIL
+
+
+@dataclass(frozen=True)
+class EdnsCase:
+    """A client query's EDNS, the upstream's behaviour, and the OPT the client gets back."""
+
+    behaviour: str
+    edns: int = 0  # the client's EDNS version; -1: no EDNS
+    want_dnssec: bool = False
+    payload: int = 1232  # the client's advertised UDP size
+    opt: bool = True  # the relayed reply carries an OPT
+    do: bool = False
+    size: int = 1232  # the payload size the relayed OPT states: ours, 512..4096
+
+
+EDNS = [
+    pytest.param(EdnsCase("no-opt"), id="upstream-drops-opt-added"),
+    pytest.param(EdnsCase("no-opt", want_dnssec=True, do=True), id="added-opt-echoes-do"),
+    pytest.param(EdnsCase("answer"), id="upstream-opt-kept-with-our-size"),
+    pytest.param(EdnsCase("no-opt", payload=65000, size=4096), id="added-opt-size-capped"),
+    pytest.param(EdnsCase("answer", payload=100, size=512), id="upstream-opt-size-floored"),
+    pytest.param(EdnsCase("nxdomain"), id="upstream-opt-kept-nxdomain"),
+    pytest.param(EdnsCase("no-opt", edns=-1, opt=False), id="no-edns-no-opt"),
+    pytest.param(EdnsCase("answer", edns=-1, opt=False), id="no-edns-upstream-no-opt"),
+]
+
+
+@pytest.mark.parametrize("case", EDNS)
+async def test_an_edns_query_always_gets_an_opt_back(
+    loop_upstream: MakeUpstream, case: EdnsCase
+) -> None:
+    # CoreDNS request.SizeAndDo: every reply to an EDNS query carries an OPT.
+    fake = await loop_upstream()
+    fake.script("q.example.", case.behaviour)
+    plugin = make_plugin((fake.upstream,))
+    query = request(
+        "q.example.", edns=case.edns, want_dnssec=case.want_dnssec, payload=case.payload
+    )
+    reply = reply_of(await plugin.serve(query, next_plugin))
+    assert reply.id == query.query.id
+    assert (reply.edns == 0) is case.opt
+    if case.opt:
+        assert reply.payload == case.size
+        assert bool(reply.ednsflags & dns.flags.DO) is case.do
+    if case.behaviour != "nxdomain":
+        assert [rrset.to_text() for rrset in reply.answer] == ["q.example. 60 IN A 192.0.2.1"]

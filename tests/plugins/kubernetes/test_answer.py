@@ -279,7 +279,13 @@ EXTERNAL = cases(
         answer=["docs.demo.svc.cluster.local. 30 IN CNAME docs.example.com."],
     ),
     Case("docs.demo.svc.cluster.local.", "SRV"),
+    # CoreDNS findServices: an ExternalName has no endpoints and no ports, so an endpoint,
+    # port or protocol label under it names nothing.
     Case("x.docs.demo.svc.cluster.local.", "A", rcode="NXDOMAIN"),
+    Case("_http._tcp.docs.demo.svc.cluster.local.", "SRV", rcode="NXDOMAIN"),
+    Case("_http._tcp.docs.demo.svc.cluster.local.", "A", rcode="NXDOMAIN"),
+    Case("_http._tcp.docs.demo.svc.cluster.local.", "CNAME", rcode="NXDOMAIN"),
+    Case("a.b.docs.demo.svc.cluster.local.", "A", rcode="NXDOMAIN"),
 )
 
 # Specification 2.5 (PTR) for cluster IPs and endpoint IPs, both families.
@@ -434,3 +440,69 @@ def test_endpoint_pod_names_name_endpoints_after_their_pods() -> None:
         config,
     )
     ask(Case("10-244-1-10.web.demo.svc.cluster.local.", "A", rcode="NXDOMAIN"), snapshot, config)
+
+
+# IPv6 endpoints without hostname whose address ends in `::`: CoreDNS's endpointHostname
+# appends a 0, since a label may not end in a hyphen (RFC 1123 section 2.1).
+V6_TAIL = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: v6}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: tail, namespace: v6}
+spec: {clusterIP: None, ipFamilies: [IPv6], ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: tail-1, namespace: v6, labels: {kubernetes.io/service-name: tail}}
+addressType: IPv6
+endpoints: [{addresses: ["fd00:10::"]}, {addresses: ["fd00:10::7"]}]
+ports: [{name: http, port: 80, protocol: TCP}]
+"""
+TAIL = "tail.v6.svc.cluster.local."
+
+
+@pytest.mark.parametrize(
+    "case",
+    cases(
+        Case(
+            f"fd00-10--0.{TAIL}",
+            "AAAA",
+            answer=[f"fd00-10--0.{TAIL} 30 IN AAAA fd00:10::"],
+        ),
+        Case(f"fd00-10--.{TAIL}", "AAAA", rcode="NXDOMAIN"),
+        Case(
+            f"fd00-10--7.{TAIL}",
+            "AAAA",
+            answer=[f"fd00-10--7.{TAIL} 30 IN AAAA fd00:10::7"],
+        ),
+        Case(
+            f"_http._tcp.{TAIL}",
+            "SRV",
+            answer=[
+                f"_http._tcp.{TAIL} 30 IN SRV 0 50 80 fd00-10--0.{TAIL}",
+                f"_http._tcp.{TAIL} 30 IN SRV 0 50 80 fd00-10--7.{TAIL}",
+            ],
+            additional=[
+                f"fd00-10--0.{TAIL} 30 IN AAAA fd00:10::",
+                f"fd00-10--7.{TAIL} 30 IN AAAA fd00:10::7",
+            ],
+        ),
+        Case(
+            "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.d.f.ip6.arpa.",
+            "PTR",
+            answer=[
+                "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.0.d.f.ip6.arpa. "
+                f"30 IN PTR fd00-10--0.{TAIL}"
+            ],
+        ),
+    ),
+)
+def test_ipv6_endpoint_names_never_end_in_a_hyphen(case: Case, tmp_path: Path) -> None:
+    (tmp_path / "v6.yaml").write_text(V6_TAIL)
+    store = ObjectStore()
+    for obj in load_manifests([str(tmp_path)]):
+        store.apply(obj)
+    ask(case, build_snapshot(store, None, None, serial=7, synced=True))

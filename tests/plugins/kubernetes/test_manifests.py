@@ -71,9 +71,14 @@ def test_legacy_endpoints_become_a_slice_of_their_service() -> None:
     [
         pytest.param(
             SERVICE.replace("10.96.0.20", "10.96.0.300"),
-            "bad.yaml: document 1: spec.clusterIPs[0]: Service web: "
-            "malformed IP address '10.96.0.300'",
+            "bad.yaml: document 1: spec.clusterIP: Service web: malformed IP address '10.96.0.300'",
             id="malformed-ip",
+        ),
+        pytest.param(
+            SERVICE.replace("clusterIP: 10.96.0.20", "clusterIPs: [10.96.0.20, 'fd00::zz']"),
+            "bad.yaml: document 1: spec.clusterIPs[1]: Service web: "
+            "malformed IP address 'fd00::zz'",
+            id="malformed-ip-in-list",
         ),
         pytest.param(
             "kind: Namespace\nmetadata: {name: a}\n---\nkind: List\nitems: [{kind: Service}]\n",

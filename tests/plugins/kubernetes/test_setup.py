@@ -1,10 +1,18 @@
 """The `kubernetes` stanza: Corefile snippets to config, or to an error naming file:line."""
 
+import asyncio
+import shutil
+from pathlib import Path
+
 import pytest
 
+from clusterdns.app import App
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import parse_corefile
+from clusterdns.errors import ConfigError
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig, parse_kubernetes
+from tests.conftest import ROOT, Client
+from tests.fakes.upstream import FakeUpstream
 
 ZONES = (".",)
 
@@ -123,3 +131,67 @@ def test_zones_must_lie_in_the_server_block() -> None:
     (block,) = parse_corefile("cluster.local {\n kubernetes example.org\n}\n").blocks
     with pytest.raises(CorefileError, match="zone example.org. is not in the server block"):
         parse_kubernetes(block.directives[0], ("cluster.local.",))
+
+
+@pytest.mark.parametrize(
+    ("corefile", "paths", "expected"),
+    [
+        pytest.param("Corefile", "a.yaml dir", ("a.yaml", "dir"), id="working-folder"),
+        pytest.param(
+            "/etc/coredns/Corefile",
+            "a.yaml sub/dir",
+            ("/etc/coredns/a.yaml", "/etc/coredns/sub/dir"),
+            id="from-corefile-folder",
+        ),
+        pytest.param("conf/Corefile", "../m", ("conf/../m",), id="relative-corefile"),
+        pytest.param("/etc/coredns/Corefile", "/srv/m", ("/srv/m",), id="absolute-unchanged"),
+        pytest.param("serve flags", "m", ("m",), id="flags-from-working-folder"),
+    ],
+)
+def test_manifests_paths_start_from_the_corefile_folder(
+    corefile: str, paths: str, expected: tuple[str, ...]
+) -> None:
+    text = ". {\n kubernetes cluster.local {\n  manifests " + paths + "\n }\n}\n"
+    (block,) = parse_corefile(text, corefile).blocks
+    assert parse_kubernetes(block.directives[0], ZONES).manifests == expected
+
+
+async def test_a_corefile_finds_its_manifests_from_any_folder(
+    tmp_path: Path, upstream: FakeUpstream
+) -> None:
+    # The Corefile names `demo` relative to its own folder; the tests run from the repo root.
+    folder = tmp_path / "conf"
+    shutil.copytree(ROOT / "examples", folder / "demo")
+    corefile = folder / "Corefile"
+    corefile.write_text(STANZA.format(path="demo", upstream=upstream.address))
+    app = App(corefile.read_text(), str(corefile))
+    await app.start()
+    try:
+        for plugin in app.plugins("kubernetes"):
+            async with asyncio.timeout(10):
+                await plugin.wait_ready()  # type: ignore[attr-defined]
+        reply = await Client(app.addresses[0][1]).ask("web.demo.svc.cluster.local.")
+    finally:
+        await app.stop()
+    assert [rrset.to_text() for rrset in reply.answer] == [
+        "web.demo.svc.cluster.local. 5 IN A 10.96.0.20"
+    ]
+
+
+def test_a_missing_manifests_path_names_the_corefile_line(
+    tmp_path: Path, upstream: FakeUpstream
+) -> None:
+    corefile = tmp_path / "Corefile"
+    corefile.write_text(STANZA.format(path="nothere", upstream=upstream.address))
+    with pytest.raises(ConfigError) as caught:
+        App(corefile.read_text(), str(corefile))
+    assert str(caught.value) == (
+        f"{corefile}:4: kubernetes: manifests: nothere: no such file or folder "
+        f"(looked for {tmp_path / 'nothere'})"
+    )
+
+
+STANZA = (
+    ".:0 {{\n    bind 127.0.0.1\n    kubernetes cluster.local {{\n"
+    "        manifests {path}\n    }}\n    forward . {upstream}\n}}\n"
+)

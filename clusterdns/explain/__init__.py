@@ -1,0 +1,1 @@
+"""`clusterdns explain` and `clusterdns zone`: what the kubernetes plugin answers, and why."""

@@ -1,0 +1,1 @@
+"""The `acl` plugin: allow, block, filter or drop queries by source network and type."""

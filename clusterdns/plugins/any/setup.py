@@ -1,0 +1,13 @@
+"""`any`: no arguments; make the handler."""
+
+from clusterdns.corefile.directive import expect_args, expect_no_block
+from clusterdns.corefile.parser import Directive
+from clusterdns.plugin import SetupContext
+from clusterdns.plugins.any.handler import AnyHandler
+
+
+def setup(directive: Directive, context: SetupContext) -> AnyHandler:
+    """The handler of an `any` stanza, which takes no arguments or block."""
+    expect_args(directive, 0, 0)
+    expect_no_block(directive)
+    return AnyHandler()

@@ -1,0 +1,1 @@
+"""The `bufsize` plugin: lower the EDNS UDP payload size clients advertise."""

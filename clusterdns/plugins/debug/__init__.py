@@ -1,0 +1,1 @@
+"""The `debug` plugin: debug-level logs for the whole process."""

@@ -1,0 +1,1 @@
+"""The `minimal` plugin: successful answers without authority and additional records."""

@@ -1,0 +1,1 @@
+"""The `rewrite` plugin: rewrite questions before the chain answers them, and the replies after."""

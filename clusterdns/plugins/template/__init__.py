@@ -1,0 +1,1 @@
+"""The `template` plugin: answers built from Go templates for questions matching regexes."""

@@ -1,0 +1,1 @@
+"""The `whoami` plugin: tell the client its own address, port and transport."""

@@ -1,0 +1,166 @@
+"""Reload as CoreDNS does it: listeners follow the Corefile's addresses, chains pair by address."""
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+
+from clusterdns.app import App
+from clusterdns.plugin import Shared
+from clusterdns.plugins.reload.setup import Reloader
+from tests.conftest import Client
+from tests.fakes.ports import free_port
+
+
+def hosts_block(port: int, address: str, extra: str = "") -> str:
+    """A server block on `port` answering name.test with `address` from inline hosts."""
+    return (
+        f".:{port} {{\n    bind 127.0.0.1\n{extra}    hosts {{\n"
+        f"        {address} name.test\n        reload 0\n    }}\n}}\n"
+    )
+
+
+async def address_on(port: int, name: str = "name.test.") -> list[str]:
+    reply = await Client(port).ask(name)
+    return [rr.to_text() for rr in reply.answer]
+
+
+async def refused(port: int) -> bool:
+    """True when nothing listens on TCP `port` any more (a refused connection is immediate)."""
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except ConnectionRefusedError:
+        return True
+    writer.close()
+    await writer.wait_closed()
+    return False
+
+
+async def test_swapping_two_server_blocks_keeps_each_port_on_its_own_chain() -> None:
+    one, two = free_port(), free_port()
+    app = App(hosts_block(one, "10.0.0.1") + hosts_block(two, "10.0.0.2"), "Corefile")
+    await app.start()
+    try:
+        assert await app.reload(hosts_block(two, "10.0.0.2") + hosts_block(one, "10.0.0.1"))
+        assert await address_on(one) == ["name.test. 3600 IN A 10.0.0.1"]
+        assert await address_on(two) == ["name.test. 3600 IN A 10.0.0.2"]
+    finally:
+        await app.stop()
+
+
+async def test_a_changed_port_is_listened_on_and_the_old_one_closed() -> None:
+    old, new = free_port(), free_port()
+    app = App(hosts_block(old, "10.0.0.1"), "Corefile")
+    await app.start()
+    try:
+        assert await app.reload(hosts_block(new, "10.0.0.3"))
+        assert await address_on(new) == ["name.test. 3600 IN A 10.0.0.3"]
+        assert await refused(old)
+        assert [port for _, port in app.addresses] == [new]
+        assert app.collector.reload_failures == 0
+    finally:
+        await app.stop()
+
+
+async def test_a_port_that_cannot_be_bound_keeps_the_running_servers() -> None:
+    port = free_port()
+    app = App(hosts_block(port, "10.0.0.1"), "Corefile")
+    await app.start()
+    try:
+        # Another process holds the new port: bind fails, the reload is refused.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+            taken.bind(("127.0.0.1", 0))
+            busy = taken.getsockname()[1]
+            assert not await app.reload(hosts_block(busy, "10.0.0.9"))
+        assert app.collector.reload_failures == 1
+        assert await address_on(port) == ["name.test. 3600 IN A 10.0.0.1"]
+    finally:
+        await app.stop()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "logged"),
+    [
+        pytest.param("", "    log\n", 2, id="log-added-sees-repeats"),
+        pytest.param("    log\n", "", 0, id="log-removed-pre-encodes-again"),
+    ],
+)
+async def test_log_added_or_removed_by_reload(
+    before: str, after: str, logged: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    app = App(hosts_block(port, "10.0.0.1", before), "Corefile")
+    await app.start()
+    caplog.set_level(logging.INFO, logger="clusterdns.plugins.log")
+    try:
+        assert await app.reload(hosts_block(port, "10.0.0.1", after))
+        caplog.clear()
+        hits = app.answers.hits
+        for _ in range(2):
+            assert await address_on(port) == ["name.test. 3600 IN A 10.0.0.1"]
+    finally:
+        await app.stop()
+    lines = [r for r in caplog.records if r.name.startswith("clusterdns.plugins.log")]
+    assert len(lines) == logged
+    # Without `log` the repeat is served pre-encoded; with it, every query reaches the chain.
+    assert app.answers.hits - hits == (0 if logged else 1)
+
+
+class Ticks:
+    """A `sleep` for the reload poll that returns only when the test ticks."""
+
+    def __init__(self) -> None:
+        self.sleepers: dict[asyncio.Task[object], asyncio.Future[None]] = {}
+        self.changed = asyncio.Condition()
+
+    async def sleep(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        wake: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        async with self.changed:
+            self.sleepers[task] = wake
+            self.changed.notify_all()
+        await wake
+
+    async def tick(self) -> int:
+        """Wake every poll asleep now; wait until each sleeps again or ends. How many woke."""
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(lambda: bool(self.sleepers)), 10)
+            woken, self.sleepers = self.sleepers, {}
+            for wake in woken.values():
+                wake.set_result(None)
+
+            def settled() -> bool:
+                return all(task in self.sleepers or task.done() for task in woken)
+
+            await asyncio.wait_for(self.changed.wait_for(settled), 10)
+        return len(woken)
+
+
+async def test_a_bad_corefile_after_a_good_reload_is_counted_and_logged_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    path = tmp_path / "Corefile"
+    text = hosts_block(port, "10.0.0.1", "    reload 2s\n")
+    path.write_text(text)
+    ticks = Ticks()
+    shared = Shared()
+    shared.get("reload", Reloader, lambda: Reloader(sleep=ticks.sleep))
+    app = App(text, str(path), shared=shared)
+    await app.start()
+    try:
+        path.write_text(text.replace("10.0.0.1", "10.0.0.2"))
+        assert await ticks.tick() == 1  # the poll reloads from inside its own task
+        assert await address_on(port) == ["name.test. 3600 IN A 10.0.0.2"]
+        path.write_text(text.replace("reload 0", "reload -1s"))
+        caplog.set_level(logging.ERROR, logger="clusterdns.app")
+        assert await ticks.tick() == 1  # only the new poll is left
+        assert await ticks.tick() == 1  # the same bad file is not retried
+    finally:
+        await app.stop()
+    assert app.collector.reload_failures == 1
+    errors = [r.getMessage() for r in caplog.records if "keeping the running" in r.getMessage()]
+    assert len(errors) == 1 and "reload" in errors[0]
