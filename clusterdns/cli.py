@@ -16,22 +16,6 @@ from clusterdns.app import (
 )
 from clusterdns.config import supported
 from clusterdns.errors import ConfigError
-from clusterdns.plugins.forward.setup import parse_upstream
-
-
-def _upstream(text: str) -> str:
-    """`--upstream` as given, once it parses as an IP address with an optional port."""
-    try:
-        parse_upstream(text)
-    except ConfigError:
-        # CoreDNS's forward takes addresses only: a name would need a resolver to find the
-        # resolver.
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an IP address with an optional port: --upstream takes e.g. "
-            "8.8.8.8, 10.0.0.10:5353 or [2001:db8::1]:53, as CoreDNS's forward does "
-            "(host names are not resolved)"
-        ) from None
-    return text
 
 
 def build_serve_parser() -> argparse.ArgumentParser:
@@ -82,7 +66,6 @@ def build_serve_parser() -> argparse.ArgumentParser:
         "--upstream",
         action="append",
         default=[],
-        type=_upstream,
         metavar="IP[:PORT]",
         help="resolver for other names: an IP address, optionally with :PORT ([IPv6]:PORT); "
         "not a host name, as with CoreDNS's forward; repeatable "
