@@ -151,6 +151,20 @@ class ServerProcess:
             self._lines.put(line)
         self._lines.put(None)
 
+    def wait_line(self, pattern: re.Pattern[str], timeout: float) -> str | None:
+        """The next printed line matching `pattern`, or None after `timeout` seconds."""
+        deadline = time.perf_counter() + timeout
+        while (left := deadline - time.perf_counter()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            if pattern.search(line):
+                return line
+        return None
+
     def tail(self, lines: int = 20) -> str:
         """The last lines the server printed."""
         return "".join(self.output[-lines:])

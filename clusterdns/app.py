@@ -11,7 +11,7 @@ import signal
 import socket
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
@@ -24,6 +24,8 @@ from clusterdns.plugin import Lifecycle, ReadyReporter, Shared
 from clusterdns.plugins.forward.setup import parse_upstream
 from clusterdns.plugins.ready.setup import Readiness
 from clusterdns.plugins.reload.setup import Reloader
+from clusterdns.plugins.timeouts.setup import Timeouts
+from clusterdns.server.connections import DEFAULT_TCP_LIMITS, TcpLimits
 from clusterdns.server.dispatch import Dispatcher
 from clusterdns.server.hotpath import AnswerCache
 from clusterdns.server.http import HttpListeners
@@ -49,7 +51,10 @@ class ServeOptions:
     dns_port: int = 53
     upstreams: tuple[str, ...] = ()
     ttl: int = 30
-    tcp_idle_timeout: float = 10.0
+    tcp_idle_timeout: float = DEFAULT_TCP_LIMITS.idle_timeout
+    tcp_write_timeout: float = DEFAULT_TCP_LIMITS.write_timeout
+    tcp_max_connections: int = DEFAULT_TCP_LIMITS.max_connections
+    tcp_max_per_client: int = DEFAULT_TCP_LIMITS.max_per_client
     http_addr: str | None = None
     resolv_conf: str = "/etc/resolv.conf"
 
@@ -225,13 +230,16 @@ class App:
         filename: str = "Corefile",
         *,
         default_port: int = 53,
-        tcp_idle_timeout: float = 10.0,
+        tcp_idle_timeout: float | None = None,
+        tcp_limits: TcpLimits | None = None,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         shared: Shared | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
-        self.tcp_idle_timeout = tcp_idle_timeout
+        self.tcp_limits = tcp_limits or TcpLimits()
+        if tcp_idle_timeout is not None:
+            self.tcp_limits = replace(self.tcp_limits, idle_timeout=tcp_idle_timeout)
         self.registry = CollectorRegistry()
         self.collector = ServerCollector()
         self.registry.register(self.collector)
@@ -270,7 +278,12 @@ class App:
         return cls(
             serve_corefile(options),
             "serve flags",
-            tcp_idle_timeout=options.tcp_idle_timeout,
+            tcp_limits=TcpLimits(
+                idle_timeout=options.tcp_idle_timeout,
+                write_timeout=options.tcp_write_timeout,
+                max_connections=options.tcp_max_connections,
+                max_per_client=options.tcp_max_per_client,
+            ),
             clock=clock,
             shared=shared,
         )
@@ -335,6 +348,8 @@ class App:
             key = listen_key(server)
             listening = opened.get(key) or previous[key]
             listening.dispatcher.replace_blocks(server.blocks)
+            for tcp in listening.tcp:  # a kept listener takes the new `timeouts` too
+                tcp.set_limits(_tcp_limits(self.tcp_limits, server))
             self._listening[key] = listening
         for key, listening in previous.items():
             if key not in self._listening:
@@ -386,7 +401,7 @@ class App:
                 cache = AnswerCache(max_entries=_answer_entries(server))
                 udp = UdpServer(udp_sock, dispatcher, cache)
                 udp.start()
-                tcp = TcpServer(tcp_sock, dispatcher, self.tcp_idle_timeout)
+                tcp = TcpServer(tcp_sock, dispatcher, _tcp_limits(self.tcp_limits, server))
                 listening.udp.append(udp)
                 listening.caches.append(cache)
                 listening.bound.append((address, port))
@@ -471,6 +486,14 @@ async def _stop_plugins(servers: list[Server]) -> None:
                 await plugin.stop()
 
 
+def _tcp_limits(limits: TcpLimits, server: Server) -> TcpLimits:
+    """`limits` as the server's `timeouts` stanzas change them (the last one wins, as CoreDNS)."""
+    for _, plugin in server.plugins:
+        if isinstance(plugin, Timeouts):
+            limits = plugin.apply(limits)
+    return limits
+
+
 def _bind_pair(address: str, port: int) -> tuple[socket.socket, socket.socket]:
     """A UDP and a listening TCP socket on the same address and port."""
     family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
@@ -481,7 +504,7 @@ def _bind_pair(address: str, port: int) -> tuple[socket.socket, socket.socket]:
             tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             udp.bind((address, port))
             tcp.bind((address, udp.getsockname()[1]))
-            tcp.listen(128)
+            tcp.listen(DEFAULT_TCP_LIMITS.backlog)  # TcpServer.start listens again with its limits
             tcp.setblocking(False)
             return udp, tcp
         except OSError as exc:

@@ -80,6 +80,27 @@ def build_serve_parser() -> argparse.ArgumentParser:
         help="close TCP connections idle this long (default 10)",
     )
     parser.add_argument(
+        "--tcp-write-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="close a TCP connection whose replies cannot be written this long (default 5)",
+    )
+    parser.add_argument(
+        "--tcp-max-connections",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="open TCP connections at most; the oldest idle one makes room (default 1000)",
+    )
+    parser.add_argument(
+        "--tcp-max-per-client",
+        type=int,
+        default=100,
+        metavar="N",
+        help="open TCP connections per client address at most (default 100)",
+    )
+    parser.add_argument(
         "--print-corefile",
         action="store_true",
         help="print the Corefile these flags make, and exit",
@@ -158,6 +179,9 @@ def _serve(argv: list[str]) -> int:
         upstreams=tuple(args.upstream),
         ttl=args.ttl,
         tcp_idle_timeout=args.tcp_idle_timeout,
+        tcp_write_timeout=args.tcp_write_timeout,
+        tcp_max_connections=args.tcp_max_connections,
+        tcp_max_per_client=args.tcp_max_per_client,
     )
     try:
         check_flags(options)  # before logging is set up: a typo costs nothing to report

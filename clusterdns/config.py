@@ -32,6 +32,7 @@ from clusterdns.server.metrics import ServerCounters, server_label
 # Directive → "module:function" of its setup. Modules are imported when a Corefile names
 # them, so a Corefile without `kubernetes` never pays for the kubernetes client.
 SETUPS: Mapping[str, str] = {
+    "timeouts": "clusterdns.plugins.timeouts.setup:setup",
     "reload": "clusterdns.plugins.reload.setup:setup",
     "bufsize": "clusterdns.plugins.bufsize.setup:setup",
     "debug": "clusterdns.plugins.debug.setup:setup",
@@ -70,7 +71,6 @@ NOT_SUPPORTED: Mapping[str, str] = {
     "https": "only plain DNS over UDP and TCP is served",
     "https3": "only plain DNS over UDP and TCP is served",
     "tls": "only plain DNS over UDP and TCP is served",
-    "timeouts": "the TCP idle timeout is fixed at 10 s (`serve --tcp-idle-timeout` sets it)",
     "multisocket": "each address is served by one UDP and one TCP socket",
     "nsid": "the reply encoder does not write EDNS options (RFC 5001 NSID)",
     "trace": "no OpenTracing/Zipkin exporter",

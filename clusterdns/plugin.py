@@ -13,6 +13,7 @@ from clusterdns.dns.records import Answer
 
 # CoreDNS plugin.cfg order: execution order, whatever order the Corefile lists them in.
 PLUGIN_ORDER = (
+    "timeouts",
     "reload",
     "nsid",
     "bufsize",

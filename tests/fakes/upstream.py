@@ -6,6 +6,7 @@ import struct
 import threading
 from dataclasses import dataclass, field
 
+import dns.exception
 import dns.flags
 import dns.message
 import dns.rcode
@@ -42,8 +43,11 @@ class _State:
 
 
 def _reply(state: _State, wire: bytes, protocol: str) -> bytes | None:
-    query = dns.message.from_wire(wire)
-    question = query.question[0]
+    try:
+        query = dns.message.from_wire(wire)
+        question = query.question[0]
+    except (dns.exception.DNSException, IndexError):
+        return None  # a fuzzed query we forwarded: a real resolver would drop it too
     name = question.name.to_text().lower()
     with state.changed:
         state.seen.append(Seen(protocol, name, dns.rdatatype.to_text(question.rdtype)))

@@ -126,7 +126,7 @@ async def test_unknown_directive_names_it_and_lists_the_supported(tmp_path: Path
         App(".:0 {\n    bind 127.0.0.1\n    nosuchplugin\n}\n", "Corefile")
     message = str(caught.value)
     assert message.startswith(
-        "Corefile:3: unknown directive 'nosuchplugin'; supported: reload, bufsize, debug, ready"
+        "Corefile:3: unknown directive 'nosuchplugin'; supported: timeouts, reload, bufsize, debug"
     )
 
 

@@ -16,6 +16,7 @@ from clusterdns.dns.records import Answer, Rcode, RType
 from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import UpstreamError, WireError
 from clusterdns.plugin import Next, Request, Response
+from clusterdns.plugins.forward.failures import FailureLog
 from clusterdns.plugins.forward.health import HealthChecker, Sleep
 from clusterdns.plugins.forward.metrics import ForwardMetrics, UpstreamMetrics
 from clusterdns.plugins.forward.setup import ForwardConfig, Upstream
@@ -71,14 +72,21 @@ class ForwardPlugin:
         )
         self._robin = 0
         self._in_flight = 0
+        self.failures = FailureLog()
+        self._flush: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Start health checking."""
         await self.health.start()
 
     async def stop(self) -> None:
-        """Stop health checking."""
+        """Stop health checking; report the failures counted so far."""
         await self.health.stop()
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        for summary in self.failures.close_all():
+            logger.warning("forward: %s", summary)
 
     def matches(self, name: str) -> bool:
         """True for names this stanza forwards: under FROM and not under an `except` name."""
@@ -137,33 +145,66 @@ class ForwardPlugin:
         wire = with_id(query.wire, self.rng.randrange(1 << 16))
         deadline = self.clock.monotonic() + self.config.timeout
         candidates = self._candidates()
+        reasons = []
         for index, upstream in enumerate(candidates):
             remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 break
             budget = remaining / (len(candidates) - index)
             reply = await self._attempt(query, wire, upstream, budget)
-            if reply is not None:
+            if isinstance(reply, _Reply):
                 return reply
-        logger.warning(
-            "forward: no upstream answered %s within %.1fs", query.name, self.config.timeout
-        )
+            reasons.append(reply)
+        self._failed(query, reasons)
         return None
 
     async def _attempt(
         self, query: Query, wire: bytes, upstream: Upstream, budget: float
-    ) -> _Reply | None:
-        """One upstream's reply within `budget` seconds, TCP after a truncated UDP reply."""
+    ) -> _Reply | str:
+        """One upstream's reply within `budget` seconds (TCP after a truncated UDP reply), or
+        what went wrong."""
+        transport = self._transport
         try:
             async with asyncio.timeout(budget):
-                reply = await self._exchange(query, wire, upstream, self._transport)
-                if reply.summary.truncated and self._transport == "udp":
-                    reply = await self._exchange(query, wire, upstream, "tcp")
-        except (TimeoutError, UpstreamError, WireError) as exc:
-            logger.debug("forward: %s: %s", upstream, exc or f"no reply within {budget:.2f}s")
-            self.health.suspect(upstream)
-            return None
-        return reply
+                reply = await self._exchange(query, wire, upstream, transport)
+                if reply.summary.truncated and transport == "udp":
+                    transport = "tcp"
+                    reply = await self._exchange(query, wire, upstream, transport)
+        except TimeoutError:
+            reason = f"{upstream} ({transport}): timed out after {round(budget, 1):g}s"
+        except UpstreamError as exc:
+            reason = str(exc)
+        except WireError as exc:
+            reason = f"{upstream} ({transport}): malformed reply: {exc}"
+        else:
+            return reply
+        logger.debug("forward: %s", reason)
+        self.health.suspect(upstream)
+        return reason
+
+    def _failed(self, query: Query, reasons: list[str]) -> None:
+        """Log a query no upstream answered: the first of its kind now, then one count per
+        period (a flood of failing queries must not become a flood of lines)."""
+        kind = "; ".join(sorted(set(reasons))) or f"no time left of {self.config.timeout:g}s"
+        now = self.clock.monotonic()
+        for summary in self.failures.close_due(now):
+            logger.warning("forward: %s", summary)
+        if self.failures.add(kind, now):
+            logger.warning("forward: no answer for %s: %s", query.name, kind)
+            self._schedule_flush(now)
+
+    def _schedule_flush(self, now: float) -> None:
+        deadline = self.failures.next_deadline()
+        if self._flush is not None or deadline is None:
+            return
+        self._flush = asyncio.get_running_loop().call_later(max(deadline - now, 0), self._flushed)
+
+    def _flushed(self) -> None:
+        self._flush = None
+        now = self.clock.monotonic()
+        for summary in self.failures.close_due(now):
+            logger.warning("forward: %s", summary)
+        self._schedule_flush(now)
 
     async def _exchange(
         self, query: Query, wire: bytes, upstream: Upstream, transport: Transport
@@ -175,7 +216,10 @@ class ForwardPlugin:
         summary = summarize_reply(data)
         if not _answers(summary, query, wire):
             # STYLE: never trust a reply whose id, name or type differs from the question.
-            raise UpstreamError(f"reply {summary.name} type {summary.qtype} does not match")
+            raise UpstreamError(
+                f"{upstream} ({transport}): reply for {summary.name} type {summary.qtype} "
+                "does not match the question"
+            )
         metrics.answered(summary.rcode, self.clock.monotonic() - started)
         return _Reply(data, summary)
 

@@ -38,6 +38,19 @@ def reply_matches(query: bytes, reply: bytes) -> bool:
     )
 
 
+def what_happened(exc: BaseException) -> str:
+    """A few words for a failed exchange, as an operator reads them in the log."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"  # ICMP port unreachable over UDP, RST over TCP
+    if isinstance(exc, ConnectionResetError):
+        return "reset the connection"
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return "closed the connection mid-reply"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc) or type(exc).__name__
+
+
 class _UdpWaiter(asyncio.DatagramProtocol):
     """Keeps the first datagram that matches the query; ignores the rest (RFC 5452 9.1)."""
 
@@ -51,7 +64,7 @@ class _UdpWaiter(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         if not self.done.done():
-            self.done.set_exception(UpstreamError(f"udp: {exc}"))
+            self.done.set_exception(exc)  # an ICMP error: exchange() says what happened
 
 
 class NetworkExchanger:
@@ -66,7 +79,7 @@ class NetworkExchanger:
                 return await self._tcp(wire, upstream)
             return await self._udp(wire, upstream)
         except (OSError, asyncio.IncompleteReadError) as exc:
-            raise UpstreamError(f"{upstream} ({transport}): {exc}") from exc
+            raise UpstreamError(f"{upstream} ({transport}): {what_happened(exc)}") from exc
 
     async def _udp(self, wire: bytes, upstream: Upstream) -> bytes:
         loop = asyncio.get_running_loop()

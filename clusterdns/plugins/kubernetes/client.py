@@ -213,6 +213,20 @@ def _one_line(exc: BaseException) -> str:
     return text[:_MAX_MESSAGE]
 
 
+def quiet_urllib3() -> None:
+    """Keep urllib3's per-attempt warnings ("Retrying (Retry(...)) after connection broken")
+    out of the log: the reflector says once per outage what failed, and when it recovered.
+
+    Left alone when the process logs at DEBUG, where the detail is wanted, or when someone
+    set urllib3's level already.
+    """
+    urllib3_logger = logging.getLogger("urllib3")
+    if urllib3_logger.level == logging.NOTSET and not logging.getLogger().isEnabledFor(
+        logging.DEBUG
+    ):
+        urllib3_logger.setLevel(logging.ERROR)
+
+
 class KubeClient:
     """Lists and watches cluster-wide collections over one connection pool; never `get`."""
 
@@ -232,6 +246,7 @@ class KubeClient:
         # Any: the generated client is only partly typed, and we use its untyped corners.
         self._api: Any = k8s_client.ApiClient(config.configuration)
         self._api.user_agent = USER_AGENT
+        quiet_urllib3()
 
     def list(self, resource: Resource, limit: int, continue_token: str = "") -> ListPage:
         """One page of `resource` across all namespaces (`limit` items at most)."""

@@ -1,0 +1,1 @@
+"""The `timeouts` plugin: TCP read, write and idle timeouts and queries per connection."""
