@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from dnslib import CLASS, DNSRecord
 
 from clusterdns.dns.encode import encode_records, finish
-from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Target, Txt
+from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Target, Txt
 from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import HeaderError, QueryRejected, WireError
 
@@ -177,10 +177,11 @@ def error_reply(data: bytes, rcode: int) -> bytes:
 
 
 BIG_ANSWER = 64  # records from which an encoding is worth keeping for the next query
-BIG_BODIES_KEPT = 64
-# (answer's id, question labels, budget) -> (the answer, bytes after the question, counts, TC)
+BODIES_KEPT = 128
+# (answer's id, question labels that names may point at, budget, question end)
+#   -> (the answer, bytes after the question, counts, TC)
 BodyMemo = dict[
-    tuple[int, tuple[bytes, ...], int], tuple[Answer, bytes, tuple[int, int, int], bool]
+    tuple[int, tuple[bytes, ...], int, int], tuple[Answer, bytes, tuple[int, int, int], bool]
 ]
 
 
@@ -193,7 +194,8 @@ def encode_answer(
     (CoreDNS request.Scrub keeps what fits too). TC is set only when an answer record was
     left out (RFC 2181 9). The question is written with the client's own bytes (its letter
     case), and owner names equal to the question compress to a pointer at it, so the client
-    sees its own case. With `bodies`, big answers reuse their encoding from earlier queries.
+    sees its own case. With `bodies`, big answers and negative answers (shared objects, see
+    `kubernetes.answer.negative_answer`) reuse their encoding from earlier queries.
     """
     opt = opt_bytes(query.edns, int(answer.rcode)) if query.edns is not None else b""
     flags = (
@@ -205,25 +207,52 @@ def encode_answer(
     )
     head = HEADER.pack(query.id, flags, 1, 0, 0, 0) + query.wire[HEADER.size : query.question_end]
     budget = max_size - len(opt)
-    if bodies is not None and len(answer.answer) >= BIG_ANSWER:
-        return _encode_big(head, query, answer, budget, opt, bodies)
+    if bodies is not None:
+        if len(answer.answer) >= BIG_ANSWER:
+            return _encode_kept(head, query.labels, query, answer, budget, opt, bodies)
+        if not answer.answer:
+            tail = query.labels[-_name_depth(answer) :]
+            return _encode_kept(head, tail, query, answer, budget, opt, bodies)
     out, counts, truncated = encode_records(head, query.labels, answer, budget)
     return finish(out, counts, opt, truncated)
 
 
-def _encode_big(
-    head: bytes, query: Query, answer: Answer, budget: int, opt: bytes, bodies: BodyMemo
-) -> bytes:
-    """A big answer's records are encoded once per (answer, question name, size) and reused.
+def _name_depth(answer: Answer) -> int:
+    """The most labels of any name in `answer`'s records (how far back a pointer may reach)."""
+    depth = 1
+    for record in answer.authority + answer.additional:
+        depth = max(depth, record.name.count("."))
+        data = record.data
+        if isinstance(data, Soa):
+            depth = max(depth, data.mname.count("."), data.rname.count("."))
+        elif isinstance(data, Target):
+            depth = max(depth, data.target.count("."))
+        elif not isinstance(data, Address | Txt):
+            return 255  # other names (SRV, MX): key by the whole question
+    return depth
 
-    Names in the records point only at the question (offset 12, its lowercased labels) or at
-    each other, so the bytes after the question serve any letter case of the same question.
+
+def _encode_kept(
+    head: bytes,
+    tail: tuple[bytes, ...],
+    query: Query,
+    answer: Answer,
+    budget: int,
+    opt: bytes,
+    bodies: BodyMemo,
+) -> bytes:
+    """Records encoded once per (answer, question layout, size) and reused.
+
+    Names in the records point only at the question or at each other. A pointer into the
+    question can only reach its last `len(tail)` labels (no record name has more), and the
+    question's length fixes where those sit and where the records start, so the bytes after
+    the question serve every question of that length ending in `tail`, in any letter case.
     """
-    key = (id(answer), query.labels, budget)
+    key = (id(answer), tail, budget, query.question_end)
     found = bodies.get(key)
     if found is None or found[0] is not answer:
         out, counts, truncated = encode_records(head, query.labels, answer, budget)
-        if len(bodies) >= BIG_BODIES_KEPT:
+        if len(bodies) >= BODIES_KEPT:
             bodies.pop(next(iter(bodies)))
         found = (answer, bytes(out[len(head) :]), counts, truncated)
         bodies[key] = found

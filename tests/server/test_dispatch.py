@@ -18,7 +18,7 @@ from prometheus_client import generate_latest
 from clusterdns.app import App, ServeOptions
 from clusterdns.chain import Chain
 from clusterdns.dns.message import BodyMemo, decode_query, encode_answer
-from clusterdns.dns.records import Address, Answer, Rcode, Record, RType
+from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.source import ManifestSource, publish_objects
@@ -321,6 +321,55 @@ def test_big_answers_reuse_their_encoding_for_any_letter_case() -> None:
                 decoded, answer, size
             )
     assert len(bodies) == 2  # one per size: the case variant reused them
+
+
+_ZONE_SOA = Record(
+    "cluster.local.",
+    RType.SOA,
+    30,
+    Soa("ns.dns.cluster.local.", "hostmaster.cluster.local.", 7, 7200, 1800, 86400, 30),
+)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        pytest.param(
+            ("r1.web.demo.svc.cluster.local.", "r2.web.demo.svc.cluster.local."),
+            id="same-length-same-tail",
+        ),
+        pytest.param(
+            ("r1.web.demo.svc.cluster.local.", "R2.WEB.demo.SVC.cluster.LOCAL."),
+            id="letter-case",
+        ),
+        pytest.param(
+            ("r1.web.demo.svc.cluster.local.", "r1.web.other.svc.cluster.local."),
+            id="other-namespace",
+        ),
+        pytest.param(
+            ("r1.web.demo.svc.cluster.local.", "r12.web.demo.svc.cluster.local."),
+            id="other-length",
+        ),
+        pytest.param(("dns.cluster.local.", "dnz.cluster.local."), id="name-inside-the-soa"),
+        pytest.param(("cluster.local.", "nope.cluster.local."), id="apex-and-below"),
+        pytest.param(("a.b.c.d.e.f.cluster.local.", "x.b.c.d.e.f.cluster.local."), id="deep"),
+    ],
+)
+@pytest.mark.parametrize("rcode", [Rcode.NXDOMAIN, Rcode.NOERROR], ids=["nxdomain", "nodata"])
+def test_negative_answers_reuse_their_encoding_only_where_it_is_the_same(
+    names: tuple[str, ...], rcode: Rcode
+) -> None:
+    # One shared answer object (as kubernetes.answer.negative_answer gives it): the memo must
+    # give the bytes a fresh encoding gives, whatever the question's layout and case.
+    answer = Answer(rcode, authority=(_ZONE_SOA,), authoritative=True)
+    bodies: BodyMemo = {}
+    for _ in range(2):
+        for name in names:
+            for use_edns in (False, True):
+                for size in (512, 65535, 60):
+                    decoded = decode_query(make(name, use_edns=use_edns))
+                    fresh = encode_answer(decoded, answer, size)
+                    assert encode_answer(decoded, answer, size, bodies) == fresh, name
 
 
 async def test_cached_external_names_are_pre_encoded_with_their_ttl_counting_down(

@@ -34,6 +34,7 @@ Key = tuple[str, int, int, bool, bool]
 # Background refreshes (prefetch, serve_stale) in flight at once, per cache; more are skipped.
 MAX_REFRESHES = 64
 CACHED_SCOPE = ("cache",)  # pre-encoded cache hits depend on no zone data; they expire alone
+MAX_SHAPES = 256  # shapes of shared answers kept (a few per zone and snapshot are in use)
 _REFRESHED = (Rcode.NOERROR, Rcode.NXDOMAIN)  # RFC 8767 4: what may replace a stale entry
 
 
@@ -77,6 +78,9 @@ class CachePlugin:
         # prefetch counts each hit's time and serve_stale answers past expiry: such hits must
         # reach this plugin, so its replies are then not pre-encoded by the server.
         self._hits_need_the_plugin = config.prefetch > 0 or config.serve_stale > 0
+        # Shapes of shared answer objects (negative answers: one per zone and snapshot), so a
+        # flood of never-repeated names does not reduce the same answer again for each name.
+        self._shapes: dict[int, tuple[Answer, Shape]] = {}
 
     async def start(self) -> None:
         """Nothing to start: refreshes begin when queries ask for them."""
@@ -99,6 +103,12 @@ class CachePlugin:
         if not any(is_subdomain(query.name, zone) for zone in self.config.zones):
             return await next(request)
         key = key_of(query)
+        if self._never_kept(query.name):
+            # `disable success` and `disable denial` both cover the name: no entry can exist,
+            # so this is a miss (counted as CoreDNS counts it) without looking.
+            self.metrics.requests.inc()
+            self.metrics.misses.inc()
+            return self._store(query, key, await next(request), keep=False)
         now = self._clock.monotonic()
         entry = self._lookup(key, now)
         if entry is None:
@@ -128,6 +138,16 @@ class CachePlugin:
             scope=CACHED_SCOPE,
             ttl=1.0 - (now - entry.stored) % 1.0,
             on_hit=self._count_success if entry.cache == "success" else self._count_denial,
+        )
+
+    def _never_kept(self, name: str) -> bool:
+        """True when `disable` keeps every reply for `name` out of both caches."""
+        config = self.config
+        return (
+            bool(config.disable_success)
+            and bool(config.disable_denial)
+            and any(is_subdomain(name, zone) for zone in config.disable_success)
+            and any(is_subdomain(name, zone) for zone in config.disable_denial)
         )
 
     def _count_success(self) -> None:
@@ -166,23 +186,40 @@ class CachePlugin:
         stale_for = int(self.config.serve_stale)
         return entry if ttl > 0 or (stale_for > 0 and -ttl < stale_for) else None
 
-    def _store(self, query: Query, key: Key, response: Response, refresh: bool = False) -> Response:
-        """Keep `response` if cacheable; return it as the client gets it, TTLs capped."""
+    def _store(
+        self,
+        query: Query,
+        key: Key,
+        response: Response,
+        refresh: bool = False,
+        keep: bool = True,
+    ) -> Response:
+        """Keep `response` if cacheable (and `keep`); return it as the client gets it, TTLs capped.
+
+        CoreDNS caps the TTLs of every reply passing through, kept or not (`disable`).
+        """
         now = self._clock.monotonic()
         if response.answer is not None:
-            return self._store_answer(query, key, response, response.answer, now, refresh)
+            return self._store_answer(query, key, response, response.answer, now, refresh, keep)
         if response.wire is not None:
-            return self._store_wire(query, key, response, response.wire, now, refresh)
+            return self._store_wire(query, key, response, response.wire, now, refresh, keep)
         return response
 
     def _store_answer(
-        self, query: Query, key: Key, response: Response, answer: Answer, now: float, refresh: bool
+        self,
+        query: Query,
+        key: Key,
+        response: Response,
+        answer: Answer,
+        now: float,
+        refresh: bool,
+        keep: bool,
     ) -> Response:
-        shape = shape_of_answer(answer)
+        shape = self._shape(answer)
         kind = classify(shape, query.qtype)
         duration = self._duration(shape, kind)
         ttl = int(duration)
-        if kind.cache and duration > 0:
+        if keep and kind.cache and duration > 0:
             self._put(query.name, key, answer_entry(kind.cache, answer, now, ttl), refresh)
         records = answer.answer + answer.authority + answer.additional
         if all(record.ttl == ttl for record in records):
@@ -190,7 +227,14 @@ class CachePlugin:
         return replace(response, answer=with_ttl(answer, ttl))
 
     def _store_wire(
-        self, query: Query, key: Key, response: Response, data: bytes, now: float, refresh: bool
+        self,
+        query: Query,
+        key: Key,
+        response: Response,
+        data: bytes,
+        now: float,
+        refresh: bool,
+        keep: bool,
     ) -> Response:
         try:
             reply = wire.parse_reply(data)
@@ -201,13 +245,26 @@ class CachePlugin:
         kind = classify(reply.shape, query.qtype)
         duration = self._duration(reply.shape, kind)
         ttl = int(duration)
-        if kind.cache and not reply.shape.truncated and duration > 0:
+        if keep and kind.cache and not reply.shape.truncated and duration > 0:
             entry = wire_entry(kind.cache, reply, now, ttl) if reply.matches(query) else None
             if entry is None:
                 self.metrics.drops.inc()
             else:
                 self._put(query.name, key, entry, refresh)
         return replace(response, wire=wire.rewrite(reply, query, ttl))
+
+    def _shape(self, answer: Answer) -> Shape:
+        """`shape_of_answer`, kept for answers without answer records (shared objects)."""
+        if answer.answer:
+            return shape_of_answer(answer)
+        found = self._shapes.get(id(answer))
+        if found is not None and found[0] is answer:
+            return found[1]
+        shape = shape_of_answer(answer)
+        if len(self._shapes) >= MAX_SHAPES:
+            self._shapes.pop(next(iter(self._shapes)))
+        self._shapes[id(answer)] = (answer, shape)
+        return shape
 
     def _duration(self, shape: Shape, kind: Kind) -> float:
         """Seconds to keep a reply (CoreDNS ResponseWriter.WriteMsg); also the TTL it is given."""

@@ -52,34 +52,57 @@ class _NameError(Exception):
 Found = tuple[list[Record], list[Record]]  # (answer, additional)
 
 
+# Negative answers of one snapshot, by (zone, rcode): they do not name the question, so every
+# name below a zone shares one object (and, through it, the server's encodings of it).
+Negatives = dict[tuple[str, Rcode], Answer]
+
+
 def answer(
-    snapshot: ZoneSnapshot, config: KubernetesConfig, qname: str, qtype: int
+    snapshot: ZoneSnapshot,
+    config: KubernetesConfig,
+    qname: str,
+    qtype: int,
+    negatives: Negatives | None = None,
 ) -> Answer | None:
-    """The answer for a lowercase absolute `qname`, or None when it is not ours to answer."""
+    """The answer for a lowercase absolute `qname`, or None when it is not ours to answer.
+
+    `negatives`, when given, must hold only answers made from this `snapshot` and `config`.
+    """
     zone = find_zone(qname, config.zones)
     if zone is None:
         return None
     if not snapshot.synced:
         # CoreDNS: before the first sync, SERVFAIL rather than a wrong NXDOMAIN.
-        return Answer(
-            Rcode.SERVFAIL, authority=(soa_record(snapshot, config, zone),), authoritative=True
-        )
+        return negative_answer(snapshot, config, zone, Rcode.SERVFAIL, negatives)
     try:
         records, extra = _lookup(snapshot, config, zone, qname, qtype)
     except _NameError:
         if config.falls_through(qname):
             return None
-        return Answer(
-            Rcode.NXDOMAIN, authority=(soa_record(snapshot, config, zone),), authoritative=True
-        )
+        return negative_answer(snapshot, config, zone, Rcode.NXDOMAIN, negatives)
     if not records:
         # RFC 2308 2.2: NODATA is NOERROR with the SOA in authority.
-        return Answer(
-            Rcode.NOERROR, authority=(soa_record(snapshot, config, zone),), authoritative=True
-        )
+        return negative_answer(snapshot, config, zone, Rcode.NOERROR, negatives)
     return Answer(
         Rcode.NOERROR, tuple(_unique(records)), (), tuple(_unique(extra)), authoritative=True
     )
+
+
+def negative_answer(
+    snapshot: ZoneSnapshot,
+    config: KubernetesConfig,
+    zone: str,
+    rcode: Rcode,
+    negatives: Negatives | None = None,
+) -> Answer:
+    """`rcode` with the zone's SOA in authority (NXDOMAIN, NODATA, SERVFAIL before sync)."""
+    key = (zone, rcode)
+    found = negatives.get(key) if negatives is not None else None
+    if found is None:
+        found = Answer(rcode, authority=(soa_record(snapshot, config, zone),), authoritative=True)
+        if negatives is not None:
+            negatives[key] = found
+    return found
 
 
 def answer_scope(config: KubernetesConfig, qname: str) -> Hashable:

@@ -9,7 +9,7 @@ from clusterdns.dns.message import answer_records, make_query
 from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record, RType, Target
 from clusterdns.plugin import Next, Request, Response, SetupContext
-from clusterdns.plugins.kubernetes.answer import answer, answer_scope, changed_scopes
+from clusterdns.plugins.kubernetes.answer import Negatives, answer, answer_scope, changed_scopes
 from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, ZoneSnapshot
@@ -33,6 +33,7 @@ class KubernetesPlugin:
         self._synced = asyncio.Event()
         self._big: dict[tuple[str, int], Answer] = {}
         self._big_snapshot: ZoneSnapshot | None = None
+        self._negatives: Negatives = {}
         self._clock = context.clock
         self._last_sync: float | None = None
         self.holder.subscribe(self._published)
@@ -89,12 +90,13 @@ class KubernetesPlugin:
         """
         if snapshot is not self._big_snapshot:
             self._big.clear()
+            self._negatives = {}
             self._big_snapshot = snapshot
         key = (name, qtype)
         found = self._big.get(key)
         if found is not None:
             return found
-        result = answer(snapshot, self.config, name, qtype)
+        result = answer(snapshot, self.config, name, qtype, self._negatives)
         if result is not None and len(result.answer) >= BIG_ANSWER:
             if len(self._big) >= BIG_ANSWERS_KEPT:
                 self._big.pop(next(iter(self._big)))

@@ -230,6 +230,29 @@ async def test_kubeadm_disable(
         assert first is step  # passed on as it came, so the server may still pre-encode it
 
 
+@pytest.mark.parametrize(
+    ("name", "step"),
+    [
+        pytest.param(WEB, kubernetes(ttl=3600), id="success"),
+        pytest.param("nope.cluster.local.", kubernetes_nxdomain(), id="denial"),
+    ],
+)
+async def test_names_kept_out_of_both_caches_are_still_counted_and_capped(
+    clock: FakeClock, name: str, step: Response
+) -> None:
+    # CoreDNS counts such a query as a request and a miss, and caps its TTLs all the same.
+    cache = Cache(KUBEADM, clock)
+    upstream = Scripted(step)
+    for _ in range(2):
+        response = await cache.ask(request(name), upstream)
+        assert response.answer is not None
+        records = response.answer.answer + response.answer.authority
+        assert records and all(record.ttl <= 30 for record in records)
+    assert cache.metric("coredns_cache_requests_total") == 2
+    assert cache.metric("coredns_cache_misses_total") == 2
+    assert len(cache.plugin.success) == len(cache.plugin.denial) == 0
+
+
 async def test_disable_denial_still_caches_success(clock: FakeClock) -> None:
     cache = Cache("cache {\n    disable denial example.org\n}", clock)
     upstream = Scripted(wire_of([], [SOA], rcode=dns.rcode.NXDOMAIN))

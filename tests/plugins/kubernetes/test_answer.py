@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from clusterdns.dns.records import Answer, RType
-from clusterdns.plugins.kubernetes.answer import answer, answer_scope, changed_scopes
+from clusterdns.plugins.kubernetes.answer import Negatives, answer, answer_scope, changed_scopes
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig, make_config
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, build_snapshot
 from clusterdns.plugins.kubernetes.source import load_manifests
@@ -362,6 +362,44 @@ def test_reverse_without_fallthrough_is_nxdomain() -> None:
 
 def test_names_outside_the_zones_are_not_ours() -> None:
     assert answer(SNAPSHOT, CONFIG, "example.com.", RType.A) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shared"),
+    [
+        pytest.param(
+            "r1.web.demo.svc.cluster.local.",
+            "r2.db.demo.svc.cluster.local.",
+            True,
+            id="nxdomain-below-services",
+        ),
+        pytest.param(
+            "nope.svc.cluster.local.",
+            "1-2-3-4.nowhere.pod.cluster.local.",
+            True,
+            id="nxdomain-namespaces-and-pods",
+        ),
+        pytest.param(
+            "web.demo.svc.cluster.local.", "db.demo.svc.cluster.local.", True, id="nodata"
+        ),
+        pytest.param(
+            "nope.svc.cluster.local.",
+            "web.demo.svc.cluster.local.",
+            False,
+            id="nxdomain-is-not-nodata",
+        ),
+    ],
+)
+def test_negative_answers_are_one_object_per_zone_and_rcode(
+    first: str, second: str, shared: bool
+) -> None:
+    # Asked for AAAA: the demo Services are IPv4 only, so a found name is NODATA.
+    negatives: Negatives = {}
+    one = answer(SNAPSHOT, CONFIG, first, RType.AAAA, negatives)
+    two = answer(SNAPSHOT, CONFIG, second, RType.AAAA, negatives)
+    assert one == answer(SNAPSHOT, CONFIG, first, RType.AAAA)
+    assert two == answer(SNAPSHOT, CONFIG, second, RType.AAAA)
+    assert (one is two) is shared
 
 
 def test_before_first_sync_cluster_names_are_servfail() -> None:
