@@ -57,6 +57,24 @@ Found = tuple[list[Record], list[Record]]  # (answer, additional)
 Negatives = dict[tuple[str, Rcode], Answer]
 
 
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question name parsed once for every use (CoreDNS parse.go's recordRequest)."""
+
+    name: str
+    zone: str
+    labels: tuple[str, ...]  # left of the zone, leftmost first
+    reverse: bool  # the zone is inside in-addr.arpa or ip6.arpa
+
+
+def parse_question(config: KubernetesConfig, qname: str) -> Question | None:
+    """`qname` (lowercase, absolute) split at the longest of our zones; None outside them."""
+    zone = find_zone(qname, config.zones)
+    if zone is None:
+        return None
+    return Question(qname, zone, tuple(labels_below(qname, zone)), is_reverse_zone(zone))
+
+
 def answer(
     snapshot: ZoneSnapshot,
     config: KubernetesConfig,
@@ -68,14 +86,29 @@ def answer(
 
     `negatives`, when given, must hold only answers made from this `snapshot` and `config`.
     """
-    zone = find_zone(qname, config.zones)
-    if zone is None:
+    question = parse_question(config, qname)
+    if question is None:
         return None
+    return answer_question(snapshot, config, question, qtype, negatives)
+
+
+def answer_question(
+    snapshot: ZoneSnapshot,
+    config: KubernetesConfig,
+    question: Question,
+    qtype: int,
+    negatives: Negatives | None = None,
+) -> Answer | None:
+    """`answer` for a question already parsed: the same result, without parsing it again.
+
+    Returns None only where `answer` does: a name error in a `fallthrough` zone.
+    """
+    zone, qname = question.zone, question.name
     if not snapshot.synced:
         # CoreDNS: before the first sync, SERVFAIL rather than a wrong NXDOMAIN.
         return negative_answer(snapshot, config, zone, Rcode.SERVFAIL, negatives)
     try:
-        records, extra = _lookup(snapshot, config, zone, qname, qtype)
+        records, extra = _lookup(snapshot, config, question, qtype)
     except _NameError:
         if config.falls_through(qname):
             return None
@@ -107,10 +140,14 @@ def negative_answer(
 
 def answer_scope(config: KubernetesConfig, qname: str) -> Hashable:
     """The zone data an answer for `qname` depends on, as `changed_scopes` names it."""
-    zone = find_zone(qname, config.zones)
-    if zone is None or is_reverse_zone(zone):
+    return question_scope(parse_question(config, qname))
+
+
+def question_scope(question: Question | None) -> Hashable:
+    """`answer_scope` of a parsed question (None: outside our zones)."""
+    if question is None or question.reverse:
         return REVERSE_SCOPE
-    labels = labels_below(qname, zone)
+    labels = question.labels
     if len(labels) >= 3 and labels[-1] == "svc":
         return ("svc", labels[-2], labels[-3])
     if len(labels) >= 3 and labels[-1] == "pod":
@@ -149,23 +186,23 @@ def soa_record(snapshot: ZoneSnapshot, config: KubernetesConfig, zone: str) -> R
 
 
 def _lookup(
-    snapshot: ZoneSnapshot, config: KubernetesConfig, zone: str, qname: str, qtype: int
+    snapshot: ZoneSnapshot, config: KubernetesConfig, question: Question, qtype: int
 ) -> Found:
-    labels = labels_below(qname, zone)
+    zone, qname, labels = question.zone, question.name, question.labels
     if not labels:
         return _apex(snapshot, config, zone, qname, qtype)
-    if is_reverse_zone(zone):
+    if question.reverse:
         if qtype != RType.PTR:
             raise _NameError  # CoreDNS: only PTR exists in the reverse zones.
         return _reverse(snapshot, config, qname), []
-    if labels == ["dns-version"]:
+    if labels == ("dns-version",):
         # Specification 2.3.1: the schema version as TXT.
         if qtype == RType.TXT:
             return [Record(qname, RType.TXT, DNS_VERSION_TTL, Txt((SCHEMA_VERSION,)))], []
         return [], []
-    if labels == ["dns"]:
+    if labels == ("dns",):
         return [], []  # empty non-terminal above ns.dns.<zone>
-    if labels == ["ns", "dns"]:
+    if labels == ("ns", "dns"):
         return _addresses(qname, config.ns_addresses, config.ttl, qtype), []
     kind = labels[-1]
     if kind not in ("svc", "pod") or len(labels) > 5:
@@ -211,7 +248,7 @@ def _pod(
     snapshot: ZoneSnapshot,
     config: KubernetesConfig,
     qname: str,
-    labels: list[str],
+    labels: tuple[str, ...],
     namespace: str,
     qtype: int,
 ) -> list[Record]:
@@ -230,7 +267,7 @@ def _service(
     config: KubernetesConfig,
     zone: str,
     qname: str,
-    labels: list[str],
+    labels: tuple[str, ...],
     namespace: str,
     qtype: int,
 ) -> Found:

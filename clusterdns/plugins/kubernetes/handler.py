@@ -6,10 +6,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from clusterdns.dns.message import answer_records, make_query
-from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record, RType, Target
 from clusterdns.plugin import Next, Request, Response, SetupContext
-from clusterdns.plugins.kubernetes.answer import Negatives, answer, answer_scope, changed_scopes
+from clusterdns.plugins.kubernetes.answer import (
+    Negatives,
+    Question,
+    answer,
+    answer_question,
+    changed_scopes,
+    parse_question,
+    question_scope,
+)
 from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, ZoneSnapshot
@@ -65,11 +72,14 @@ class KubernetesPlugin:
         query = request.query
         if query.qclass != CLASS_IN:
             return await next(request)
-        if query.qtype in ZONE_TRANSFERS and longest_zone(query.name, self.config.zones):
+        question = parse_question(self.config, query.name)  # once, for the answer and its scope
+        if question is None:
+            return await next(request)
+        if query.qtype in ZONE_TRANSFERS:
             # CoreDNS's kubernetes plugin does not transfer its zones.
             return Response(self.name, answer=Answer(Rcode.REFUSED))
         snapshot = self.holder.current
-        result = self._answer(snapshot, query.name, query.qtype)
+        result = self._answer(snapshot, question, query.qtype)
         if result is None:
             return await next(request)
         if _ends_in_alias(result) and query.qtype in CHASED_TYPES:
@@ -79,10 +89,10 @@ class KubernetesPlugin:
             self.name,
             answer=result,
             cacheable=result.rcode != Rcode.SERVFAIL,
-            scope=answer_scope(self.config, query.name),
+            scope=question_scope(question),
         )
 
-    def _answer(self, snapshot: ZoneSnapshot, name: str, qtype: int) -> Answer | None:
+    def _answer(self, snapshot: ZoneSnapshot, question: Question, qtype: int) -> Answer | None:
         """`answer()`, with big answers (headless Services) made once per snapshot.
 
         A 2,000-endpoint answer takes milliseconds to build; the same object also lets the
@@ -92,11 +102,11 @@ class KubernetesPlugin:
             self._big.clear()
             self._negatives = {}
             self._big_snapshot = snapshot
-        key = (name, qtype)
+        key = (question.name, qtype)
         found = self._big.get(key)
         if found is not None:
             return found
-        result = answer(snapshot, self.config, name, qtype, self._negatives)
+        result = answer_question(snapshot, self.config, question, qtype, self._negatives)
         if result is not None and len(result.answer) >= BIG_ANSWER:
             if len(self._big) >= BIG_ANSWERS_KEPT:
                 self._big.pop(next(iter(self._big)))
