@@ -52,6 +52,10 @@ class Request:
     client: tuple[str, int]
 
 
+# The scope of a cacheable answer whose dependencies are unknown: any zone change drops it.
+EVERYTHING: Hashable = "*"
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     """A handler's reply: a structured answer, or the raw bytes of a foreign reply.
@@ -65,7 +69,7 @@ class Response:
     answer: Answer | None = None
     wire: bytes | None = None
     cacheable: bool = False
-    scope: Hashable = "*"  # the zone data a cacheable answer depends on; "*": unknown
+    scope: Hashable = EVERYTHING  # the zone data a cacheable answer depends on
     # Further orderings of `answer` (loadbalance): pre-encoded replies cycle through them.
     rotations: tuple[Answer, ...] = ()
     # Seconds a pre-encoded copy may be served at most (answers holding upstream records).

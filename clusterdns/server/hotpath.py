@@ -4,6 +4,7 @@ import math
 from collections.abc import Callable, Hashable, Iterable, Sized
 
 from clusterdns.dns.message import Query
+from clusterdns.plugin import EVERYTHING as PLUGIN_EVERYTHING
 from clusterdns.server.metrics import HitCell
 
 _ONE_QUESTION = b"\x00\x01\x00\x00\x00\x00\x00\x00"
@@ -65,7 +66,7 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
 
 
 Scope = Hashable  # what an answer depends on, as the handler that made it says
-EVERYTHING: Scope = "*"  # answers whose dependencies are unknown: dropped on every change
+EVERYTHING: Scope = PLUGIN_EVERYTHING  # dependencies unknown: dropped on every change
 
 
 class Rotation:
@@ -141,6 +142,9 @@ class AnswerCache:
         self._exact: dict[bytes, tuple[Tail, _Entry]] = {}
         self._scopes: dict[Scope, list[_Entry]] = {}
         self._seen: set[int] = set()
+        # The key `reply` computed for the last query it could not answer, by that query's
+        # bytes: `admit` reuses it, so a miss walks the question once, not twice.
+        self._missed: tuple[bytes, tuple[bytes, int] | None] = (b"", None)
         self.hits = 0
         # Bumped by every change: a reply computed before a change is never stored after it.
         self.generation = 0
@@ -162,10 +166,12 @@ class AnswerCache:
             return data[:2] + tail
         found = hot_key(data)
         if found is None:
+            self._missed = (data, None)
             return None
         key, question_end = found
         stored = self._entries.get(key)
         if stored is None:
+            self._missed = (data, found)
             return None
         if stored.expires <= now:
             self._expire(stored)
@@ -235,7 +241,9 @@ class AnswerCache:
         """
         if generation != self.generation or self.max_entries == 0:
             return None  # max_entries 0: pre-encoding is off (a `log` plugin sees every query)
-        found = hot_key(query.wire)
+        missed, found = self._missed
+        if missed is not query.wire:
+            found = hot_key(query.wire)
         if found is None or not self._admit(found[0]):
             return None
         return found

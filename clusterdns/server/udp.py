@@ -34,8 +34,6 @@ class UdpServer:
         self.answers = answers
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[bytes | None]] = set()
-        self.send_errors = 0
-        self.dropped = 0
 
     def start(self) -> None:
         """Start reading on the running loop."""
@@ -70,8 +68,10 @@ class UdpServer:
                     continue
             try:
                 sendto(reply, addr)
-            except OSError:
-                self.send_errors += 1
+            except OSError as exc:
+                # A full send buffer or an unreachable client loses this reply, as it would
+                # be lost on the way: the client retries (RFC 1035 4.2.1).
+                logger.debug("udp send to %s failed: %s", addr, exc)
 
     def _miss(self, data: bytes, addr: tuple[str, int]) -> bytes | None:
         """Answer a miss at once when no plugin waits; else finish it in a task."""
@@ -83,7 +83,7 @@ class UdpServer:
             # file descriptors without bound: past this many waiting, drop, as a full socket
             # buffer would. Answers that need no wait are still given.
             outcome.cancel()
-            self.dropped += 1
+            logger.debug("udp: %d queries wait already, dropping one from %s", _MAX_PENDING, addr)
             return None
         self._tasks.add(outcome)
         outcome.add_done_callback(partial(self._answered, addr))
@@ -98,5 +98,5 @@ class UdpServer:
             return
         try:
             self.sock.sendto(reply, addr)
-        except OSError:
-            self.send_errors += 1
+        except OSError as exc:
+            logger.debug("udp send to %s failed: %s", addr, exc)

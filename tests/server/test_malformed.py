@@ -92,7 +92,7 @@ async def test_random_bytes_never_stop_the_server(served: App) -> None:
         else:
             pytest.fail("no answer to a valid query after the garbage")
     assert dns.message.from_wire(raw).rcode() == dns.rcode.NOERROR
-    assert served.dispatcher.stats.panics == 0
+    assert served.dispatcher.counters.panics == 0
 
 
 _DISPATCHER = Dispatcher([ServerBlock((".",), Chain([]))], AnswerCache())
@@ -105,4 +105,4 @@ def test_dispatch_of_any_bytes_returns_nothing_or_a_reply(data: bytes) -> None:
     if reply is not None:
         parsed = dns.message.from_wire(reply)
         assert parsed.id == int.from_bytes(data[:2], "big")
-    assert _DISPATCHER.stats.panics == 0
+    assert _DISPATCHER.counters.panics == 0

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from clusterdns.dns.message import answer_records, make_query
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record, RType, Target
-from clusterdns.plugin import Next, Request, Response, SetupContext
+from clusterdns.plugin import EVERYTHING, Next, Request, Response, SetupContext
 from clusterdns.plugins.kubernetes.answer import (
     Negatives,
     Question,
@@ -156,12 +156,12 @@ class KubernetesPlugin:
             # A target that did not resolve (upstream down, NXDOMAIN) is asked again soon:
             # CoreDNS's cache keeps such a failure for 5 s at most, not the answer's TTL.
             ttl = min(ttl, UNRESOLVED_TTL)
-        # Pre-encoded for as long as its shortest TTL, and dropped by any zone change ("*").
+        # Pre-encoded for as long as its shortest TTL, and dropped by any zone change.
         return Response(
             self.name,
             answer=replace(result, answer=tuple(chain)),
             cacheable=ttl > 0,
-            scope="*",
+            scope=EVERYTHING,
             ttl=ttl,
         )
 
