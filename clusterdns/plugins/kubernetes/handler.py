@@ -202,6 +202,7 @@ class KubernetesPlugin:
         # Big answers belong to the snapshot they came from; holding that snapshot past its
         # replacement would keep a whole extra zone alive (+14 MiB at 100k Services).
         self._big.clear()
+        self._negatives = {}
         self._big_snapshot = None
         if snapshot.synced:
             self._synced.set()
