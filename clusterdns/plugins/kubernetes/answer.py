@@ -8,7 +8,12 @@ import ipaddress
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from clusterdns.dns.names import address_from_dashed, address_from_reverse, labels_below
+from clusterdns.dns.names import (
+    address_from_dashed,
+    address_from_reverse,
+    dashed_address,
+    labels_below,
+)
 from clusterdns.dns.names import longest_zone as find_zone
 from clusterdns.dns.records import (
     Address,
@@ -24,6 +29,7 @@ from clusterdns.dns.records import (
 from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
 from clusterdns.plugins.kubernetes.snapshot import (
     ZoneSnapshot,
+    live_slices,
     owners,
     ready_addresses,
     ready_endpoints,
@@ -317,6 +323,8 @@ def _entries(
             return []
         return [_Entry(service.external_name, 0, base, alias=True)]
     entries: list[_Entry] = []
+    if endpoint and not _names_endpoint(view, endpoint, config.endpoint_pod_names):
+        return []  # checked first without building views: random names below a Service
     if service.headless or endpoint:
         for ep in ready_endpoints(view, config.endpoint_pod_names):
             if endpoint and ep.label != endpoint:
@@ -332,6 +340,21 @@ def _entries(
         if _port_matches(port, protocol, p.name, p.protocol):
             entries.extend(_Entry(ip, p.port, base) for ip in service.cluster_ips)
     return entries
+
+
+def _names_endpoint(view: ServiceEntry, endpoint: str, pod_names: bool) -> bool:
+    """True when a ready endpoint of `view` is labelled `endpoint` (as `ready_endpoints` labels)."""
+    for piece in live_slices(view):
+        for member in piece.members():
+            if member.ready:
+                label = (
+                    member.hostname
+                    or (pod_names and member.pod_name)
+                    or dashed_address(member.address)
+                )
+                if label == endpoint:
+                    return True
+    return False
 
 
 def _port_matches(port: str, protocol: str, name: str, proto: str) -> bool:
