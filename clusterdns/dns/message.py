@@ -22,7 +22,8 @@ UDP_MIN_PAYLOAD = 512  # RFC 1035 4.2.1; RFC 6891 6.2.5: treat smaller EDNS size
 # not buy a 25 kB reply (reflection), and 4096 is what BIND and Unbound default to.
 UDP_MAX_PAYLOAD = 4096
 TCP_MAX_MESSAGE = 65535
-_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_*")
+_SAFE_BYTES = b"abcdefghijklmnopqrstuvwxyz0123456789-_*"
+_SAFE = frozenset(_SAFE_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,23 +89,33 @@ def decode_query(data: bytes) -> Query:
 
 
 def _read_question_name(data: bytes, offset: int) -> tuple[tuple[bytes, ...], int]:
-    labels: list[bytes] = []
-    total = 1
+    """The question name's lowercased labels and the offset after it (lengths walked once)."""
+    start = offset
+    size = len(data)
     while True:
-        if offset >= len(data):
+        if offset >= size:
             raise QueryRejected(Rcode.FORMERR, "question name runs past the message")
         length = data[offset]
-        offset += 1
         if length == 0:
-            return tuple(labels), offset
+            break
         if length > 63:
             # RFC 1035 4.1.4: a compression pointer has nothing earlier to point at here.
             raise QueryRejected(Rcode.FORMERR, "compressed or extended label in the question")
-        total += length + 1
-        if total > 255 or offset + length > len(data):
+        offset += length + 1
+        # RFC 1035 2.3.4: at most 255 bytes, counting the length bytes and the final zero.
+        if offset - start >= 255 or offset > size:
             raise QueryRejected(Rcode.FORMERR, "question name too long or truncated")
-        labels.append(data[offset : offset + length].lower())
-        offset += length
+    if offset == start:
+        return (), offset + 1
+    raw = data[start:offset].lower()  # one copy, lowercased once; labels sliced from it
+    labels = []
+    i = 0
+    end = len(raw)
+    while i < end:
+        length = raw[i]
+        labels.append(raw[i + 1 : i + 1 + length])
+        i += length + 1
+    return tuple(labels), offset + 1
 
 
 def _skip_name(data: bytes, offset: int) -> tuple[bool, int]:
@@ -160,6 +171,9 @@ def _name_text(labels: tuple[bytes, ...]) -> str:
     """Presentation form of lowercased labels; unusual bytes escaped as \\DDD (RFC 4343 2.1)."""
     if not labels:
         return "."
+    joined = b".".join(labels)
+    if joined.translate(None, _SAFE_BYTES) == b"." * (len(labels) - 1):
+        return joined.decode("ascii") + "."  # the usual case: only separators are left
     parts = []
     for label in labels:
         if _SAFE.issuperset(label):

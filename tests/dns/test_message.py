@@ -41,6 +41,27 @@ def query(name: str = NAME, qtype: str = "A", **kwargs: object) -> bytes:
         pytest.param(
             query("a\\.b.example.", use_edns=False), "a\\046b.example.", 1, None, id="escaped-dot"
         ),
+        pytest.param(
+            query("x\\032y.A\\255.example.", use_edns=False),
+            "x\\032y.a\\255.example.",
+            1,
+            None,
+            id="escaped-space-and-high-byte",
+        ),
+        pytest.param(
+            query("_http._tcp.*.Web-1.example.", use_edns=False),
+            "_http._tcp.*.web-1.example.",
+            1,
+            None,
+            id="underscore-star-hyphen",
+        ),
+        pytest.param(
+            query(("a" * 63 + ".") * 3 + "b" * 61 + ".", use_edns=False),
+            ("a" * 63 + ".") * 3 + "b" * 61 + ".",
+            1,
+            None,
+            id="longest-name",
+        ),
     ],
 )
 def test_decode_query(data: bytes, name: str, qtype: int, edns: Edns | None) -> None:
