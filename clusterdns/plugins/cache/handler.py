@@ -34,7 +34,8 @@ Key = tuple[str, int, int, bool, bool]
 # Background refreshes (prefetch, serve_stale) in flight at once, per cache; more are skipped.
 MAX_REFRESHES = 64
 CACHED_SCOPE = ("cache",)  # pre-encoded cache hits depend on no zone data; they expire alone
-MAX_SHAPES = 256  # shapes of shared answers kept (a few per zone and snapshot are in use)
+MAX_VERDICTS = 256  # verdicts on shared answers kept (a few per zone and snapshot are in use)
+_TRANSFERS = (251, 252)  # IXFR, AXFR: classified apart whatever the answer (policy.classify)
 _REFRESHED = (Rcode.NOERROR, Rcode.NXDOMAIN)  # RFC 8767 4: what may replace a stale entry
 
 
@@ -78,9 +79,8 @@ class CachePlugin:
         # prefetch counts each hit's time and serve_stale answers past expiry: such hits must
         # reach this plugin, so its replies are then not pre-encoded by the server.
         self._hits_need_the_plugin = config.prefetch > 0 or config.serve_stale > 0
-        # Shapes of shared answer objects (negative answers: one per zone and snapshot), so a
-        # flood of never-repeated names does not reduce the same answer again for each name.
-        self._shapes: dict[int, tuple[Answer, Shape]] = {}
+        # Verdicts on shared answer objects, by identity (see `_verdict`).
+        self._verdicts: dict[int, tuple[Answer, tuple[Kind, float, bool]]] = {}
 
     async def start(self) -> None:
         """Nothing to start: refreshes begin when queries ask for them."""
@@ -215,16 +215,37 @@ class CachePlugin:
         refresh: bool,
         keep: bool,
     ) -> Response:
-        shape = self._shape(answer)
-        kind = classify(shape, query.qtype)
-        duration = self._duration(shape, kind)
+        kind, duration, unchanged = self._verdict(answer, query.qtype)
         ttl = int(duration)
         if keep and kind.cache and duration > 0:
             self._put(query.name, key, answer_entry(kind.cache, answer, now, ttl), refresh)
-        records = answer.answer + answer.authority + answer.additional
-        if all(record.ttl == ttl for record in records):
-            return response  # unchanged, so still what the server may pre-encode
+        if unchanged:
+            return response  # TTLs already capped, so still what the server may pre-encode
         return replace(response, answer=with_ttl(answer, ttl))
+
+    def _verdict(self, answer: Answer, qtype: int) -> tuple[Kind, float, bool]:
+        """(kind, duration, whether every TTL already equals it) for `answer` to `qtype`.
+
+        Kept for answers without answer records (shared objects: one negative answer per
+        zone and snapshot), so a flood of never-repeated names reduces each one once. The
+        verdict depends on the question only through the zone-transfer types (`classify`).
+        """
+        memo = not answer.answer and qtype not in _TRANSFERS
+        if memo:
+            found = self._verdicts.get(id(answer))
+            if found is not None and found[0] is answer:
+                return found[1]
+        shape = shape_of_answer(answer)
+        kind = classify(shape, qtype)
+        duration = self._duration(shape, kind)
+        ttl = int(duration)
+        records = answer.answer + answer.authority + answer.additional
+        verdict = (kind, duration, all(record.ttl == ttl for record in records))
+        if memo:
+            if len(self._verdicts) >= MAX_VERDICTS:
+                self._verdicts.pop(next(iter(self._verdicts)))
+            self._verdicts[id(answer)] = (answer, verdict)
+        return verdict
 
     def _store_wire(
         self,
@@ -252,19 +273,6 @@ class CachePlugin:
             else:
                 self._put(query.name, key, entry, refresh)
         return replace(response, wire=wire.rewrite(reply, query, ttl))
-
-    def _shape(self, answer: Answer) -> Shape:
-        """`shape_of_answer`, kept for answers without answer records (shared objects)."""
-        if answer.answer:
-            return shape_of_answer(answer)
-        found = self._shapes.get(id(answer))
-        if found is not None and found[0] is answer:
-            return found[1]
-        shape = shape_of_answer(answer)
-        if len(self._shapes) >= MAX_SHAPES:
-            self._shapes.pop(next(iter(self._shapes)))
-        self._shapes[id(answer)] = (answer, shape)
-        return shape
 
     def _duration(self, shape: Shape, kind: Kind) -> float:
         """Seconds to keep a reply (CoreDNS ResponseWriter.WriteMsg); also the TTL it is given."""

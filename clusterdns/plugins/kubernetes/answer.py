@@ -26,7 +26,7 @@ from clusterdns.dns.records import (
     Target,
     Txt,
 )
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
+from clusterdns.plugins.kubernetes.setup import REVERSE_ZONES, KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import (
     ZoneSnapshot,
     live_slices,
@@ -38,6 +38,7 @@ from clusterdns.plugins.kubernetes.store import Changes, ServiceEntry
 
 SCHEMA_VERSION = "1.1.0"
 DNS_VERSION_TTL = 28800
+_BELOW_REVERSE = tuple("." + zone for zone in REVERSE_ZONES)
 NO_PORT = -1  # CoreDNS's sentinel for endpoints without ports: addresses, but no SRV.
 
 
@@ -78,7 +79,8 @@ def parse_question(config: KubernetesConfig, qname: str) -> Question | None:
     zone = find_zone(qname, config.zones)
     if zone is None:
         return None
-    return Question(qname, zone, tuple(labels_below(qname, zone)), is_reverse_zone(zone))
+    reverse = zone in REVERSE_ZONES or zone.endswith(_BELOW_REVERSE)  # is_reverse_zone, inline
+    return Question(qname, zone, tuple(labels_below(qname, zone)), reverse)
 
 
 def answer(
