@@ -6,16 +6,11 @@ import sys
 from pathlib import Path
 
 from clusterdns import __version__
-from clusterdns.app import (
-    App,
-    ServeOptions,
-    check_flags,
-    configure_logging,
-    run,
-    tune_allocator,
-)
-from clusterdns.config import supported
+from clusterdns.app import App, run
 from clusterdns.errors import ConfigError
+from clusterdns.process import configure_logging, tune_allocator
+from clusterdns.registry import supported
+from clusterdns.serve_flags import ServeOptions, check_flags, serve_app, serve_corefile
 
 
 def build_serve_parser() -> argparse.ArgumentParser:
@@ -184,13 +179,11 @@ def _serve(argv: list[str]) -> int:
     try:
         check_flags(options)  # before logging is set up: a typo costs nothing to report
         if args.print_corefile:
-            from clusterdns.app import serve_corefile
-
             print(serve_corefile(options), end="")
             return 0
         configure_logging()
         tune_allocator()
-        asyncio.run(run(App.from_options(options)))
+        asyncio.run(run(serve_app(options)))
     except ConfigError as exc:
         return _fail(str(exc))
     return 0

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from clusterdns.app import ServeOptions, serve_corefile
+from clusterdns.app import GENERATED
 from clusterdns.clock import Clock
 from clusterdns.errors import ConfigError, KubeAPIError
 from clusterdns.explain.explanation import explain
@@ -20,6 +20,7 @@ from clusterdns.explain.load import Target, load_target, send_sync
 from clusterdns.explain.question import QuestionError, parse_question
 from clusterdns.explain.render import to_json, to_text
 from clusterdns.explain.zonefile import zone_file
+from clusterdns.serve_flags import ServeOptions, serve_corefile
 
 USAGE_ERROR = 2
 SOURCE_ERROR = 1
@@ -127,7 +128,7 @@ def _corefile(args: argparse.Namespace) -> tuple[str, str]:
         upstreams=tuple(args.upstream),
         ttl=args.ttl,
     )
-    return serve_corefile(options), "serve flags"
+    return serve_corefile(options), GENERATED
 
 
 class _Usage(Exception):

@@ -8,7 +8,7 @@ from clusterdns.dns.mnemonics import type_text
 from clusterdns.dns.names import normalize
 from clusterdns.dns.records import Answer, Rcode, Record, RType, Target
 from clusterdns.plugins.kubernetes.answer import answer
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot
 
 # dig's defaults: recursion desired, EDNS0 with a 1232-byte payload (DNS flag day 2020).

@@ -21,7 +21,7 @@ from clusterdns.dns.records import (
     Target,
     Txt,
 )
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
+from clusterdns.plugins.kubernetes.options import KubernetesConfig, is_reverse_zone
 from clusterdns.plugins.kubernetes.snapshot import (
     ZoneSnapshot,
     owners,

@@ -11,7 +11,7 @@ from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record, RType, Targe
 from clusterdns.plugin import Next, Request, Response, SetupContext
 from clusterdns.plugins.kubernetes.answer import answer, answer_scope, changed_scopes
 from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, ZoneSnapshot
 from clusterdns.plugins.kubernetes.source import LiveSource, ManifestSource
 from clusterdns.plugins.kubernetes.store import Changes, ObjectStore
