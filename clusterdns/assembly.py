@@ -187,8 +187,8 @@ def _chain(
         server.plugins.append((directive.name, plugin))
         if directive.name in BYPASSES_HOT_PATH:
             server.hot_path = False
-        if hasattr(plugin, "serve"):
-            handlers.append(plugin)  # type: ignore[arg-type]  # a Handler by duck typing
+        if isinstance(plugin, Handler):  # setup-only plugins (health, reload, ...) have no serve
+            handlers.append(plugin)
     for plugin in seen.values():
         if isinstance(plugin, Linked):  # k8s_external, autopath: after the whole block is set up
             plugin.link(seen)

@@ -81,6 +81,7 @@ class Response:
 Next = Callable[[Request], Awaitable[Response]]
 
 
+@runtime_checkable
 class Handler(Protocol):
     """A plugin's query handler: answer, or pass the request to `next`."""
 
