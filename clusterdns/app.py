@@ -112,6 +112,26 @@ class App:
         handed the new chains; new addresses are bound, dropped ones closed. Pairing is by
         address, never by position, so reordering server blocks cannot cross-wire them.
         """
+        try:
+            servers = await self._prepare(corefile)
+        except ConfigError as exc:
+            self.collector.reload_failures += 1
+            logger.error("plugin/reload: keeping the running Corefile: %s", exc)
+            return False
+        await self.http.start()
+        for server in servers:
+            await server.start_plugins()
+        await _wait_ready(servers, READY_DEADLINE)
+        await self._swap(servers)
+        logger.info("plugin/reload: running the new Corefile")
+        return True
+
+    async def _prepare(self, corefile: str) -> list[Server]:
+        """`corefile`'s servers, each given the running listener of its address or a new one.
+
+        ConfigError (with nothing left bound) when the Corefile is bad or an address cannot be
+        listened on; until the swap, kept listeners still route to the running chains.
+        """
         running = {s.listen_address: s.listener for s in self.servers if s.listener}
         opened: list[Listener] = []
         try:
@@ -122,30 +142,26 @@ class App:
                     server.take_over(kept)
                 else:
                     opened.append(await server.listen(self.tcp_limits))
-        except ConfigError as exc:
+        except ConfigError:
             for listener in opened:
                 await listener.close()
-            self.collector.reload_failures += 1
-            logger.error("plugin/reload: keeping the running Corefile: %s", exc)
-            return False
-        await self.http.start()
-        for server in servers:
-            await server.start_plugins()
-        await _wait_ready(servers, READY_DEADLINE)
+            raise
+        return servers
+
+    async def _swap(self, servers: list[Server]) -> None:
+        """Route every listener to `servers`' chains, close dropped ones, stop the old plugins."""
         old, self.servers = self.servers, servers
         self._adopt(servers)
         for server in servers:
             server.serve_on_listener(self.tcp_limits)
-        kept_ids = {id(server.listener) for server in servers}
-        for listener in running.values():
-            if id(listener) not in kept_ids:
-                await listener.close()
+        kept = {id(server.listener) for server in servers}
+        for server in old:
+            if server.listener is not None and id(server.listener) not in kept:
+                await server.listener.close()
         for server in servers:
             server.zone_changed(None)
         for server in old:
             await server.stop_plugins()
-        logger.info("plugin/reload: running the new Corefile")
-        return True
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
