@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# clusterdns as a drop-in image for kube-system/coredns (DESIGN.md §1): kubeadm's Deployment
+# clusterdns as a drop-in image for kube-system/coredns (docs/architecture.md): kubeadm's Deployment
 # runs it with its own args, `-conf /etc/coredns/Corefile`, and its own securityContext.
 #
 # NOT BUILT HERE: this file was written on a machine with no Docker engine, so `docker build`
@@ -12,17 +12,25 @@
 # --- builder: the wheels of clusterdns and of every dependency -----------------------------
 FROM python:3.11-slim AS builder
 WORKDIR /src
+# The dependencies are exactly those of requirements.lock (versions and sha256 hashes), so
+# every build gets the same set; see "Reproducible installs" in README.md to refresh it.
+COPY requirements.lock ./
+RUN pip wheel --no-cache-dir --no-deps --require-hashes -r requirements.lock -w /wheels
 COPY pyproject.toml README.md ./
 COPY clusterdns ./clusterdns
-RUN pip wheel --no-cache-dir . -w /wheels
+RUN pip wheel --no-cache-dir --no-deps . -w /wheels
 
 # --- runtime ---------------------------------------------------------------------------------
 FROM python:3.11-slim
 COPY --from=builder /wheels /wheels
-# Install from the wheels only, then compile every module now: the root filesystem is
-# read-only at run time, so Python could never cache bytecode there itself.
-RUN pip install --no-cache-dir --no-index --find-links=/wheels clusterdns \
-    && rm -rf /wheels \
+COPY --from=builder /src/requirements.lock /tmp/requirements.lock
+# Install from the wheels only (the locked set, hashes checked again, then clusterdns itself),
+# then compile every module now: the root filesystem is read-only at run time, so Python
+# could never cache bytecode there itself.
+RUN pip install --no-cache-dir --no-index --find-links=/wheels --require-hashes \
+        -r /tmp/requirements.lock \
+    && pip install --no-cache-dir --no-index --find-links=/wheels --no-deps clusterdns \
+    && rm -rf /wheels /tmp/requirements.lock \
     && python -m compileall -q "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 
 # No .pyc writes at run time (read-only root filesystem); log lines reach `kubectl logs` at

@@ -61,8 +61,10 @@ def build_serve_parser() -> argparse.ArgumentParser:
         "--upstream",
         action="append",
         default=[],
-        metavar="HOST[:PORT]",
-        help="resolver for other names, repeatable (default: nameservers of /etc/resolv.conf)",
+        metavar="IP[:PORT]",
+        help="resolver for other names: an IP address, optionally with :PORT ([IPv6]:PORT); "
+        "not a host name, as with CoreDNS's forward; repeatable "
+        "(default: the nameservers of /etc/resolv.conf)",
     )
     parser.add_argument("--ttl", type=int, default=30, help="TTL of cluster records (default 30)")
     parser.add_argument(

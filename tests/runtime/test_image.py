@@ -82,9 +82,16 @@ def test_dockerfile_keeps_kubeadm_args_ports_and_no_bytecode_writes() -> None:
 
 def test_dockerignore_keeps_what_the_build_copies_and_drops_the_rest() -> None:
     sources = builder_sources()
-    assert sources == ["pyproject.toml", "README.md", "clusterdns"]
+    assert sources == ["requirements.lock", "pyproject.toml", "README.md", "clusterdns"]
     assert [s for s in sources if ignored(s)] == []
-    for path in ("tests", ".git", "bench/out", ".venv", "clusterdns/__pycache__/x.pyc"):
+    for path in (
+        "tests",
+        ".git",
+        "bench/out",
+        ".venv",
+        "clusterdns/__pycache__/x.pyc",
+        "requirements-test.lock",
+    ):
         assert ignored(path), path
 
 
@@ -151,3 +158,70 @@ def test_the_copied_files_build_a_wheel_that_runs_installed(tmp_path: Path) -> N
 @pytest.mark.parametrize("name", ["Dockerfile", ".dockerignore"])
 def test_image_files_are_in_the_repository_root(name: str) -> None:
     assert (ROOT / name).is_file()
+
+
+# --- Reproducible installs: the locks, and who installs from them ------------------------------
+
+
+def locked(name: str) -> dict[str, list[str]]:
+    """`package -> hashes` of a pip-compile lock (names normalized as pip does)."""
+    pins: dict[str, list[str]] = {}
+    current = ""
+    for line in (ROOT / name).read_text().splitlines():
+        line = line.strip()
+        if match := re.match(r"^([A-Za-z0-9._-]+)==([^\s\\]+)", line):
+            current = f"{normalize(match[1])}=={match[2]}"
+            pins[current] = []
+        elif line.startswith("--hash=sha256:") and current:
+            pins[current].append(line.removeprefix("--hash=sha256:").rstrip(" \\"))
+    return pins
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared(extra: str | None = None) -> set[str]:
+    """The names pyproject.toml asks for (runtime, or one extra)."""
+    text = (ROOT / "pyproject.toml").read_text()
+    block = (
+        text.split("dependencies = [", 1)[1] if extra is None else text.split(f"{extra} = [", 1)[1]
+    ).split("]", 1)[0]
+    return {
+        normalize(re.split(r"[<>=!~ ]", item.strip().strip('",'))[0])
+        for item in block.splitlines()
+        if item.strip().strip('",')
+    }
+
+
+@pytest.mark.parametrize(
+    ("lock", "extra"),
+    [
+        pytest.param("requirements.lock", None, id="runtime"),
+        pytest.param("requirements-test.lock", "test", id="test"),
+    ],
+)
+def test_every_dependency_is_pinned_with_hashes(lock: str, extra: str | None) -> None:
+    pins = locked(lock)
+    names = {pin.split("==")[0] for pin in pins}
+    assert declared() <= names
+    if extra:
+        assert declared(extra) <= names
+    for pin, hashes in pins.items():
+        assert hashes and all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), pin
+
+
+def test_the_test_lock_runs_the_runtime_lock_versions() -> None:
+    runtime = locked("requirements.lock")
+    test = locked("requirements-test.lock")
+    assert set(runtime) <= set(test)
+    assert {pin: test[pin] for pin in runtime} == runtime
+
+
+def test_the_image_and_ci_install_only_from_the_locks() -> None:
+    runs = [" ".join(run.split()) for run in instructions("RUN")]
+    assert any("--require-hashes -r requirements.lock" in run for run in runs)
+    assert any("--require-hashes -r /tmp/requirements.lock" in run for run in runs)
+    script = (ROOT / "scripts" / "test").read_text()
+    assert "pip install -q --require-hashes -r requirements-test.lock" in script
+    assert "--no-deps --no-build-isolation -e ." in script

@@ -72,12 +72,20 @@ def run(tmp_path: Path, rules: list[tuple[str, int, str]], *args: str) -> Run:
     return Run(result.returncode, log.read_text().splitlines(), result.stderr)
 
 
+# Two kind clusters, their kubectl contexts, and a daemon that answers.
+PREFLIGHT_OK = [
+    ("kind get clusters", 0, "dev\\nkind"),
+    ("config get-contexts", 0, "kind-dev\\nkind-kind\\nprod"),
+]
+
+
 def cluster(
     *extra: tuple[str, int, str], nslookup: str = NSLOOKUP_OK
 ) -> list[tuple[str, int, str]]:
     """Rules for a kind cluster running CoreDNS; `extra` rules win."""
     return [
         *extra,
+        *PREFLIGHT_OK,
         (IMAGE_PATH, 0, CORE),
         (NOTE_PATH, 0, ""),
         ("get svc kubernetes", 0, "10.96.0.1"),
@@ -85,10 +93,20 @@ def cluster(
     ]
 
 
+def preflight_calls(name: str = "kind") -> list[str]:
+    return [
+        "docker info",
+        "kind get clusters",
+        "kubectl config get-contexts -o name",
+        f"kubectl --context kind-{name} -n kube-system get deploy coredns -o name",
+    ]
+
+
 def swap_calls(image: str = "clusterdns:dev", name: str = "kind") -> list[str]:
     k = f"kubectl --context kind-{name}"
     ks = f"{k} -n kube-system"
     return [
+        *preflight_calls(name),
         f"docker build -t {image} {ROOT}",
         f"kind load docker-image {image} --name {name}",
         f"{ks} get deploy coredns -o {IMAGE_PATH}",
@@ -134,7 +152,7 @@ def test_a_failed_rollout_rolls_back_to_the_remembered_image(tmp_path: Path) -> 
     result = run(tmp_path, cluster(("rollout status", 1, "")))
     assert result.status == 1
     calls = swap_calls()
-    assert result.calls == [*calls[:7], *ROLLBACK, CLEANUP]
+    assert result.calls == [*calls[:11], *ROLLBACK, CLEANUP]
     assert f"rolling coredns back to {CORE}" in result.stderr
 
 
@@ -156,7 +174,7 @@ def test_the_dns_server_address_alone_is_not_an_answer(tmp_path: Path) -> None:
 def test_a_failed_build_stops_before_touching_the_cluster(tmp_path: Path) -> None:
     result = run(tmp_path, cluster(("docker build", 3, "")))
     assert result.status == 1
-    assert result.calls == [f"docker build -t clusterdns:dev {ROOT}", CLEANUP]
+    assert result.calls == [*preflight_calls(), f"docker build -t clusterdns:dev {ROOT}", CLEANUP]
 
 
 def test_a_failed_image_load_stops_before_swapping(tmp_path: Path) -> None:
@@ -178,9 +196,11 @@ def test_a_second_swap_keeps_the_original_and_restarts_the_same_tag(tmp_path: Pa
 
 
 def test_rollback_sets_the_annotated_original_image_back(tmp_path: Path) -> None:
-    result = run(tmp_path, [(NOTE_PATH, 0, CORE)], "--rollback")
+    result = run(tmp_path, [(NOTE_PATH, 0, CORE), *PREFLIGHT_OK], "--rollback")
     assert result.status == 0, result.stderr
     assert result.calls == [
+        "kubectl config get-contexts -o name",
+        f"{KS} get deploy coredns -o name",
         f"{KS} get deploy coredns -o {NOTE_PATH}",
         f"{KS} set image deploy/coredns coredns={CORE}",
         f"{KS} annotate deploy/coredns clusterdns.dev/original-image-",
@@ -189,17 +209,19 @@ def test_rollback_sets_the_annotated_original_image_back(tmp_path: Path) -> None
 
 
 def test_rollback_without_annotation_undoes_the_last_rollout(tmp_path: Path) -> None:
-    result = run(tmp_path, [(NOTE_PATH, 0, "")], "--rollback", "--cluster", "x")
+    contexts = ("config get-contexts", 0, "kind-x")
+    result = run(tmp_path, [(NOTE_PATH, 0, ""), contexts], "--rollback", "--cluster", "x")
     assert result.status == 0, result.stderr
     ks = "kubectl --context kind-x -n kube-system"
-    assert result.calls[1:] == [
+    assert result.calls[3:] == [
         f"{ks} rollout undo deploy/coredns",
         f"{ks} rollout status deploy/coredns --timeout=120s",
     ]
 
 
 def test_a_failed_rollback_fails(tmp_path: Path) -> None:
-    result = run(tmp_path, [(NOTE_PATH, 0, CORE), ("rollout status", 1, "")], "--rollback")
+    rules = [(NOTE_PATH, 0, CORE), ("rollout status", 1, ""), *PREFLIGHT_OK]
+    result = run(tmp_path, rules, "--rollback")
     assert result.status != 0
 
 
@@ -209,3 +231,76 @@ def test_bad_arguments_print_usage_and_run_nothing(tmp_path: Path, args: list[st
     assert result.status == 2
     assert "usage" in result.stderr.lower() or "kind-swap" in result.stderr
     assert result.calls == []
+
+
+def test_help_prints_the_usage_and_exits_0(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "--help"], capture_output=True, text=True, timeout=10, check=False
+    )
+    assert result.returncode == 0
+    assert "scripts/kind-swap [--cluster NAME] --rollback" in result.stdout
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """A broken setup: the rule that breaks it, the message, and the calls made before it."""
+
+    rules: list[tuple[str, int, str]]
+    message: str
+    calls: list[str]
+
+
+PREFLIGHT_FAILURES = [
+    pytest.param(
+        Preflight([("docker info", 1, "")], "the docker daemon does not answer", ["docker info"]),
+        id="docker-daemon-down",
+    ),
+    pytest.param(
+        Preflight(
+            [("kind get clusters", 0, "other")],
+            "no kind cluster named 'kind' (have: other); create it with: kind create cluster",
+            ["docker info", "kind get clusters"],
+        ),
+        id="no-such-kind-cluster",
+    ),
+    pytest.param(
+        Preflight(
+            [("config get-contexts", 0, "prod")],
+            "kubectl has no context 'kind-kind': run kind export kubeconfig --name kind",
+            preflight_calls()[:3],
+        ),
+        id="no-kubectl-context",
+    ),
+    pytest.param(
+        Preflight(
+            [("get deploy coredns -o name", 1, "")],
+            "cannot read deployment kube-system/coredns through context 'kind-kind'",
+            preflight_calls(),
+        ),
+        id="no-coredns-deployment",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", PREFLIGHT_FAILURES)
+def test_cheap_checks_fail_before_the_build_with_a_clear_message(
+    tmp_path: Path, case: Preflight
+) -> None:
+    result = run(tmp_path, cluster(*case.rules))
+    assert result.status == 1
+    assert f"kind-swap: {case.message}" in result.stderr
+    assert result.calls == case.calls  # no build, nothing changed in the cluster
+
+
+def test_a_missing_tool_is_named(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("docker", "kubectl"):  # no kind
+        (bin_dir / name).write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / name).chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"}
+    result = subprocess.run(
+        ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=10, check=False
+    )
+    assert result.returncode == 1
+    assert "kind-swap: kind is not on PATH: install it first" in result.stderr

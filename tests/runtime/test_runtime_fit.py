@@ -1,11 +1,11 @@
 """The process kubeadm runs: `python -m clusterdns -conf FILE`, as a real process on 127.0.0.1.
 
-It checks what the kind/kubeadm Deployment relies on (DESIGN.md §1): the kubeadm Corefile from
-a read-only ConfigMap-like directory, /ready after the first sync, memory under the 70Mi
-request, no writes anywhere (read-only root filesystem), `[LEVEL]` log lines on stdout, the
-SIGTERM lameduck window, exit 1 with FILE:LINE for a bad Corefile, and a named resource and
-verb when RBAC forbids a list. Nothing sleeps: every wait is for a log line, a fake API
-request or an HTTP answer, with a deadline.
+It checks what the kind/kubeadm Deployment relies on (docs/architecture.md, "What it
+promises"): the kubeadm Corefile from a read-only ConfigMap-like directory, /ready after the
+first sync, memory under the 70Mi request, no writes anywhere (read-only root filesystem),
+`[LEVEL]` log lines on stdout, the SIGTERM lameduck window, exit 1 with FILE:LINE for a bad
+Corefile, and a named resource and verb when RBAC forbids a list. Nothing sleeps: every wait
+is for a log line, a fake API request or an HTTP answer, with a deadline.
 
 Tests run as root here, and root ignores the 0o555/0o444 modes: the no-writes check compares
 the directories before and after (and, when strace is there, every open the process makes).
@@ -399,7 +399,7 @@ def test_unterminated_block_exits_1_naming_file_and_line(env: Env) -> None:
 def test_missing_rbac_names_resource_and_verb_and_ready_stays_503(env: Env) -> None:
     env.api.fail_next(403, count=None, resource="endpointslices")
     server = env.start()
-    line = server.wait_line("[ERROR]", "endpointslices", "403")
+    line = server.wait_line("[ERROR]", "endpointslices", "403 Forbidden")
     assert "list" in line
     assert "forbidden" in line.lower()
     # It keeps retrying; through a second forbidden list, it never becomes ready.
@@ -410,6 +410,7 @@ def test_missing_rbac_names_resource_and_verb_and_ready_stays_503(env: Env) -> N
     )
     assert http_get(env.ports.ready, "/ready")[0] == 503
     assert not [row for row in server.out if "zone ready" in row]
-    # One line per outage, not one per retry.
+    # One line per outage, not one per retry. (Match the status text: a port number in any
+    # other line may contain "403".)
     assert len([row for row in server.out if "403 Forbidden" in row]) == 1
     assert server.proc.poll() is None

@@ -92,7 +92,12 @@ def parse_upstream(text: str) -> Upstream:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        raise ConfigError(f"upstream {text!r}: not an IP address (want HOST[:PORT])") from None
+        # As CoreDNS's forward: addresses only, since a name would need a resolver to find
+        # the resolver.
+        raise ConfigError(
+            f"upstream {text!r}: not an IP address (want IP[:PORT], e.g. 8.8.8.8, "
+            "10.0.0.10:5353 or [2001:db8::1]:53; host names are not resolved)"
+        ) from None
     return Upstream(str(address), port)
 
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from clusterdns.errors import ObjectError
+from clusterdns.plugins.kubernetes.apinames import valid_name
 
 NAMESPACE = "Namespace"
 SERVICE = "Service"
@@ -115,11 +116,17 @@ def _get(raw: RawObject, path: str) -> Any:
     100k-Service sync.
     """
     node: Any = raw
-    for key in path.split("."):
+    for key in _path_keys(path):
         if not isinstance(node, dict):
             return None
         node = node.get(key)
     return node
+
+
+@lru_cache(maxsize=256)
+def _path_keys(path: str) -> tuple[str, ...]:
+    """The keys of a dotted path, split once per distinct path (a few dozen in all)."""
+    return tuple(path.split("."))
 
 
 def _text(raw: RawObject, path: str, required: bool = True) -> str:
@@ -278,10 +285,16 @@ def _endpoints(item: Any, field: str, address_type: str, pod_names: bool) -> lis
 
 
 def _pod_name(item: Any) -> str:
-    """The name of the Pod behind an endpoint (targetRef), lowercased."""
+    """The name of the Pod behind an endpoint (targetRef), lowercased; '' if not a DNS label.
+
+    Pod names are RFC 1123 subdomains: one with a dot or over 63 characters cannot be a single
+    label, so such an endpoint keeps its dashed-IP name instead.
+    """
     target = item.get("targetRef") if isinstance(item, dict) else None
     if isinstance(target, dict) and target.get("kind", "Pod") == "Pod":
-        return str(target.get("name") or "").lower()
+        name = target.get("name")
+        if isinstance(name, str) and name and valid_name("label", name):
+            return name.lower()
     return ""
 
 
