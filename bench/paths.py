@@ -3,8 +3,9 @@
     python -m bench.paths [--services N] [--profile mixed|searchpath] [--top K]
 
 Loads a generated zone into a real `App`, turns the dnsperf query file into wire queries and
-times, per query: the pre-encoded hit (`AnswerCache.reply`), the full miss (`Dispatcher.handle`:
-decode, chain, answer, encode, store) and its parts. Then cProfiles the miss path. It measures
+times, per query: the pre-encoded hit (`AnswerCache.reply`, plain and with a COOKIE option), the
+full miss (`Dispatcher.serve_now`: decode, chain, answer, encode), never-repeated names, and the
+miss's parts. Then cProfiles the miss path. It measures
 the Python side only; `bench.run` measures the whole server with the kernel's UDP path.
 """
 
@@ -15,7 +16,7 @@ import pstats
 import struct
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench.generate import (
@@ -24,6 +25,7 @@ from bench.generate import (
     default_namespaces,
     parse_count,
     queries_file,
+    service_spec,
     write_queries,
     write_zone,
 )
@@ -104,27 +106,28 @@ def kubernetes_of(app: App) -> KubernetesPlugin:
 async def measure(app: App, wires: list[bytes], top: int) -> str:
     """Time each path over `wires`, then profile the miss path."""
     server = app.servers[0]  # not listening: its dispatcher is made here, as a listener's is
-    dispatcher = Dispatcher(server.blocks, AnswerCache(), server.counters)
-    handle, cache = dispatcher.handle, dispatcher.answers
+    dispatcher = Dispatcher(server.blocks, AnswerCache(), server.counters, app.clock)
+    cache = dispatcher.answers
+
+    async def answer_all(queries: list[bytes]) -> None:
+        for data in queries:
+            outcome = dispatcher.serve_now(data, "udp", _CLIENT, cache)
+            if isinstance(outcome, asyncio.Task):
+                await outcome  # forwarded: only these wait
 
     async def misses() -> None:
         cache.clear()
-        for data in wires:
-            await handle(data, "udp", _CLIENT)
+        await answer_all(wires)
 
-    def hits() -> None:
-        for data in wires:
-            cache.reply(data)
-
-    await misses()  # fills the cache for the hit timing
+    await answer_all(wires)
+    await answer_all(wires)  # stored on the second sighting
     stored = len(cache)
-    hit_us = per_call_us(hits, len(wires))
-    loop_started = time.perf_counter()
-    rounds = 0
-    while time.perf_counter() - loop_started < 1.0:
-        await misses()
-        rounds += 1
-    miss_us = (time.perf_counter() - loop_started) / (rounds * len(wires)) * 1e6
+    cookies = [with_cookie(data) for data in wires]
+    hit_us = per_call_us(lambda: [cache.reply(d, 0.0) for d in wires], len(wires))
+    cookie_us = per_call_us(lambda: [cache.reply(d, 0.0) for d in cookies], len(cookies))
+    miss_us = await per_call_async_us(misses, len(wires))
+    unique = [unique_query(i) for i in range(20_000)]
+    unique_us = await per_call_async_us(lambda: answer_all(unique), len(unique), once=True)
     decoded = [decode_query(data) for data in wires]
     config = kubernetes_of(app).config
     snapshot = kubernetes_of(app).holder.current
@@ -146,14 +149,45 @@ async def measure(app: App, wires: list[bytes], top: int) -> str:
         "| path | µs per query |",
         "| --- | ---: |",
         f"| hit: AnswerCache.reply (pre-encoded answer) | {hit_us:.2f} |",
-        f"| miss: Dispatcher.handle (all of the below + chain + store) | {miss_us:.2f} |",
+        f"| hit: the same queries with an EDNS COOKIE option | {cookie_us:.2f} |",
+        f"| miss: Dispatcher.serve_now (all of the below + chain + metrics) | {miss_us:.2f} |",
+        f"| miss: never-repeated names (NXDOMAIN below a Service) | {unique_us:.2f} |",
         f"| miss part: decode_query | {decode_us:.2f} |",
         f"| miss part: kubernetes answer() | {answer_us:.2f} |",
-        f"| miss part: encode_answer (dnslib) | {encode_us:.2f} |",
+        f"| miss part: encode_answer | {encode_us:.2f} |",
         "",
         f"miss path, cProfile, top {top} by own time (3 passes):",
     ]
     return "\n".join(lines) + "\n" + _top(profiler, top)
+
+
+async def per_call_async_us(
+    run: Callable[[], Awaitable[None]], calls: int, once: bool = False
+) -> float:
+    """Microseconds per call of the coroutine `run` (which makes `calls` calls), over 1 s."""
+    rounds = 0
+    started = time.perf_counter()
+    while True:
+        await run()
+        rounds += 1
+        elapsed = time.perf_counter() - started
+        if once or elapsed >= 1.0:
+            return elapsed / (rounds * calls) * 1e6
+
+
+def with_cookie(data: bytes) -> bytes:
+    """`data` (a query without EDNS) with an OPT carrying an 8-byte client COOKIE (RFC 7873)."""
+    head = bytearray(data[:12])
+    struct.pack_into("!H", head, 10, 1)
+    opt = b"\0" + struct.pack("!HHIH", 41, 1232, 0, 12) + struct.pack("!HH", 10, 8) + b"c" * 8
+    return bytes(head) + data[12:] + opt
+
+
+def unique_query(index: int) -> bytes:
+    """A never-repeated name below a Service: NXDOMAIN, as a random-subdomain flood asks."""
+    spec = service_spec(1, default_namespaces(1000))
+    base = f"{spec.name}.{spec.namespace}.svc.cluster.local."
+    return wire_query(f"r{index:06d}.{base}", "A", index & 0xFFFF)
 
 
 def _top(profiler: cProfile.Profile, count: int) -> str:

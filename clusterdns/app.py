@@ -99,7 +99,7 @@ class App:
         """Bind every server's sockets and the HTTP listeners, then start the plugins."""
         self._adopt(self.servers)
         for server in self.servers:
-            await server.listen(self.tcp_limits)
+            await server.listen(self.tcp_limits, self.clock)
         await self.http.start()
         for server in self.servers:
             await server.start_plugins()
@@ -141,7 +141,7 @@ class App:
                 if kept is not None:
                     server.take_over(kept)
                 else:
-                    opened.append(await server.listen(self.tcp_limits))
+                    opened.append(await server.listen(self.tcp_limits, self.clock))
         except ConfigError:
             for listener in opened:
                 await listener.close()

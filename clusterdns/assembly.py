@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from typing import cast
 
 from clusterdns.chain import Chain
+from clusterdns.clock import Clock
 from clusterdns.corefile.addresses import block_addresses, listen_addresses
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import Corefile, ServerBlock
@@ -77,7 +78,7 @@ class Server:
                 limits = plugin.tune_tcp(limits)
         return limits
 
-    async def listen(self, limits: TcpLimits) -> Listener:
+    async def listen(self, limits: TcpLimits, clock: Clock) -> Listener:
         """Bind this server's sockets (ConfigError if it cannot) and keep the listener."""
         self.listener = await Listener.open(
             self.listen_address,
@@ -85,6 +86,7 @@ class Server:
             self.counters,
             pre_encode=self.hot_path,
             limits=self.tcp_limits(limits),
+            clock=clock,
         )
         return self.listener
 

@@ -76,6 +76,12 @@ class Response:
     # and its OPT advertises it (CoreDNS rewrites the request's OPT in place).
     udp_size: int | None = None
     drop: bool = False  # acl drop: send no reply at all
+    # `answer` already encoded in full for this request's query (by `log`, which needs its
+    # size): the server sends these bytes when they fit instead of encoding again.
+    encoded: bytes | None = None
+    # Called on every hit of the pre-encoded copy, which the plugin no longer sees (the
+    # cache plugin's hit counters); None: nothing to count.
+    on_hit: Callable[[], None] | None = None
 
 
 Next = Callable[[Request], Awaitable[Response]]

@@ -2,31 +2,21 @@
 
 Queries are decoded by hand (header, one question, OPT): it is a few dozen lines, several times
 faster than a full dnslib parse, and lets every malformed part map to the rcode RFC 1035/6891
-ask for. Responses are encoded with dnslib.
+ask for. Responses are encoded by dns.encode; dnslib only reads upstream records.
 """
 
 import struct
 from dataclasses import dataclass
 
-from dnslib import CLASS, EDNS0, RR, DNSBuffer, DNSHeader, DNSLabel, DNSQuestion, DNSRecord
-from dnslib import dns as dnslib_rdata
+from dnslib import CLASS, DNSRecord
 
-from clusterdns.dns.records import (
-    Address,
-    Answer,
-    Mx,
-    Rcode,
-    Record,
-    RType,
-    Soa,
-    Srv,
-    Target,
-    Txt,
-)
+from clusterdns.dns.encode import encode_records, finish
+from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Target, Txt
 from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import HeaderError, QueryRejected, WireError
 
 HEADER = struct.Struct("!HHHHHH")
+_OPT = struct.Struct("!BHHIH")  # root name, type OPT, payload, ext-rcode/version/flags, rdlen
 UDP_MIN_PAYLOAD = 512  # RFC 1035 4.2.1; RFC 6891 6.2.5: treat smaller EDNS sizes as 512
 # Replies over UDP never exceed this, whatever the client advertises: a 55-byte query must
 # not buy a 25 kB reply (reflection), and 4096 is what BIND and Unbound default to.
@@ -186,50 +176,58 @@ def error_reply(data: bytes, rcode: int) -> bytes:
     return HEADER.pack(ident, reply_flags, 0, 0, 0, 0)
 
 
-def encode_answer(query: Query, answer: Answer, max_size: int) -> bytes:
+BIG_ANSWER = 64  # records from which an encoding is worth keeping for the next query
+BIG_BODIES_KEPT = 64
+# (answer's id, question labels, budget) -> (the answer, bytes after the question, counts, TC)
+BodyMemo = dict[
+    tuple[int, tuple[bytes, ...], int], tuple[Answer, bytes, tuple[int, int, int], bool]
+]
+
+
+def encode_answer(
+    query: Query, answer: Answer, max_size: int, bodies: BodyMemo | None = None
+) -> bytes:
     """Encode `answer` to `query`, cut to `max_size` bytes.
 
     Records are packed once, in order, and the message ends after the last one that fits
     (CoreDNS request.Scrub keeps what fits too). TC is set only when an answer record was
     left out (RFC 2181 9). The question is written with the client's own bytes (its letter
     case), and owner names equal to the question compress to a pointer at it, so the client
-    sees its own case.
+    sees its own case. With `bodies`, big answers reuse their encoding from earlier queries.
     """
-    opt = _opt_bytes(query.edns, int(answer.rcode)) if query.edns is not None else b""
-    budget = max_size - len(opt)
-    header = DNSHeader(
-        id=query.id,
-        qr=1,
-        aa=int(answer.authoritative),
-        rd=int(query.recursion_desired),
-        ra=int(answer.recursion_available),
-        rcode=int(answer.rcode) & 0xF,
+    opt = opt_bytes(query.edns, int(answer.rcode)) if query.edns is not None else b""
+    flags = (
+        0x8000
+        | (query.flags & 0x0110)  # RD and CD copied (RFC 1035 4.1.1, RFC 4035 3.2.2)
+        | (0x0400 if answer.authoritative else 0)
+        | (0x0080 if answer.recursion_available else 0)
+        | (int(answer.rcode) & 0xF)
     )
-    header.cd = int(query.checking_disabled)
-    buffer = DNSBuffer()
-    header.pack(buffer)
-    DNSQuestion(DNSLabel(list(query.labels)), query.qtype, query.qclass).pack(buffer)
-    counts = [0, 0, 0]
-    truncated = False
-    for index, section in enumerate((answer.answer, answer.authority, answer.additional)):
-        for record in section:
-            mark = len(buffer.data)
-            _rr(record).pack(buffer)
-            if len(buffer.data) > budget:
-                # Nothing is packed after this point, so no later name can point into the
-                # bytes dropped here.
-                del buffer.data[mark:]
-                truncated = index == 0
-                break
-            counts[index] += 1
-        else:
-            continue
-        break
-    wire = bytearray(buffer.data)
-    if truncated:
-        wire[2] |= 0x02  # TC
-    struct.pack_into("!HHHH", wire, 4, 1, counts[0], counts[1], counts[2] + (1 if opt else 0))
-    return splice_question(query, bytes(wire) + opt)
+    head = HEADER.pack(query.id, flags, 1, 0, 0, 0) + query.wire[HEADER.size : query.question_end]
+    budget = max_size - len(opt)
+    if bodies is not None and len(answer.answer) >= BIG_ANSWER:
+        return _encode_big(head, query, answer, budget, opt, bodies)
+    out, counts, truncated = encode_records(head, query.labels, answer, budget)
+    return finish(out, counts, opt, truncated)
+
+
+def _encode_big(
+    head: bytes, query: Query, answer: Answer, budget: int, opt: bytes, bodies: BodyMemo
+) -> bytes:
+    """A big answer's records are encoded once per (answer, question name, size) and reused.
+
+    Names in the records point only at the question (offset 12, its lowercased labels) or at
+    each other, so the bytes after the question serve any letter case of the same question.
+    """
+    key = (id(answer), query.labels, budget)
+    found = bodies.get(key)
+    if found is None or found[0] is not answer:
+        out, counts, truncated = encode_records(head, query.labels, answer, budget)
+        if len(bodies) >= BIG_BODIES_KEPT:
+            bodies.pop(next(iter(bodies)))
+        found = (answer, bytes(out[len(head) :]), counts, truncated)
+        bodies[key] = found
+    return finish(bytearray(head) + found[1], found[2], opt, found[3])
 
 
 def splice_question(query: Query, wire: bytes) -> bytes:
@@ -240,47 +238,16 @@ def splice_question(query: Query, wire: bytes) -> bytes:
     return query.wire[:2] + wire[2 : HEADER.size] + own + wire[HEADER.size + len(own) :]
 
 
-def _opt_bytes(edns: Edns, rcode: int) -> bytes:
-    buffer = DNSBuffer()
-    _opt(edns, rcode).pack(buffer)
-    return bytes(buffer.data)
+def opt_bytes(edns: Edns, rcode: int) -> bytes:
+    """Our OPT record (RFC 6891 6.1.2): a fresh one, as CoreDNS's SizeAndDo makes it.
 
-
-def _opt(edns: Edns, rcode: int) -> RR:
-    """Our OPT: the payload size we honour (512..4096), DO echoed, version 0."""
-    return EDNS0(
-        udp_len=min(UDP_MAX_PAYLOAD, max(UDP_MIN_PAYLOAD, edns.payload)),
-        flags="do" if edns.do else "",
-        ext_rcode=rcode >> 4,
-        version=0,
-    )
-
-
-def _rr(record: Record) -> RR:
-    data = record.data
-    rdata: object
-    if isinstance(data, Address):
-        rdata = (dnslib_rdata.A if record.rtype == RType.A else dnslib_rdata.AAAA)(data.address)
-    elif isinstance(data, Target):
-        cls = {
-            RType.CNAME: dnslib_rdata.CNAME,
-            RType.PTR: dnslib_rdata.PTR,
-            RType.NS: dnslib_rdata.NS,
-        }[record.rtype]
-        rdata = cls(data.target)
-    elif isinstance(data, Srv):
-        rdata = dnslib_rdata.SRV(data.priority, data.weight, data.port, data.target)
-    elif isinstance(data, Txt):
-        rdata = dnslib_rdata.TXT([s.encode() for s in data.strings])
-    elif isinstance(data, Soa):
-        rdata = dnslib_rdata.SOA(
-            data.mname,
-            data.rname,
-            (data.serial, data.refresh, data.retry, data.expire, data.minimum),
-        )
-    elif isinstance(data, Mx):
-        rdata = dnslib_rdata.MX(data.exchange, data.preference)
-    return RR(record.name, int(record.rtype), CLASS.IN, record.ttl, rdata)
+    The payload size we honour (512..4096), the DO bit echoed, version 0, the upper rcode
+    bits, and no options: the client's options (COOKIE, padding, client-subnet...) are not
+    echoed, and no server cookie is added (RFC 7873 5.2: a server that does not implement
+    cookies answers as if the option were absent).
+    """
+    payload = min(UDP_MAX_PAYLOAD, max(UDP_MIN_PAYLOAD, edns.payload))
+    return _OPT.pack(0, 41, payload, (rcode >> 4) << 24 | (0x8000 if edns.do else 0), 0)
 
 
 @dataclass(frozen=True, slots=True)

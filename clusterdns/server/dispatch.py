@@ -3,11 +3,15 @@
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Coroutine, Generator
+from dataclasses import dataclass, field, replace
+from typing import Generic, TypeVar
 
 from clusterdns.chain import Chain
+from clusterdns.clock import Clock, SystemClock
 from clusterdns.dns.message import (
     TCP_MAX_MESSAGE,
+    BodyMemo,
     Query,
     decode_query,
     encode_answer,
@@ -23,6 +27,9 @@ from clusterdns.server.hotpath import AnswerCache
 from clusterdns.server.metrics import ServerCounters, type_label
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PANIC_LOG_PERIOD = 60.0  # seconds between the consolidated lines about failed answers
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,54 @@ class DispatchStats:
     panics: int = 0
 
 
+@dataclass(slots=True)
+class PanicLog:
+    """Failed answers logged as CoreDNS's `errors consolidate` would: never one line each.
+
+    The first failure of each kind (exception type and where it was raised) is logged with
+    its traceback; later ones are counted and reported in one line per period.
+    """
+
+    clock: Clock
+    period: float = PANIC_LOG_PERIOD
+    kinds: set[tuple[str, str, int]] = field(default_factory=set)
+    suppressed: int = 0
+    window_start: float | None = None
+
+    def report(self, exc: BaseException, name: str, qtype: int) -> None:
+        """Log (or count) one failure to answer `name` type `qtype`."""
+        now = self.clock.monotonic()
+        kind = _kind(exc)
+        if kind not in self.kinds and len(self.kinds) < 100:
+            self.kinds.add(kind)
+            logger.error("answering %s type %d failed", name, qtype, exc_info=exc)
+            return
+        if self.window_start is None:
+            self.window_start = now
+        self.suppressed += 1
+        if now - self.window_start >= self.period:
+            logger.error(
+                "%d more answers failed in the last %.0fs (last: %s type %d: %s: %s)",
+                self.suppressed,
+                now - self.window_start,
+                name,
+                qtype,
+                type(exc).__name__,
+                exc,
+            )
+            self.suppressed = 0
+            self.window_start = now
+
+
+def _kind(exc: BaseException) -> tuple[str, str, int]:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return (type(exc).__name__, "", 0)
+    return (type(exc).__name__, tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+
+
 class Dispatcher:
     """Turns query bytes into reply bytes (or None to stay silent); never raises."""
 
@@ -50,11 +105,15 @@ class Dispatcher:
         blocks: list[ServerBlock],
         answers: AnswerCache | None = None,
         counters: ServerCounters | None = None,
+        clock: Clock | None = None,
     ) -> None:
         # Listeners pass their own caches to handle(); without one, nothing is pre-encoded.
         self.answers = answers if answers is not None else AnswerCache(max_entries=0)
         self.counters = counters or ServerCounters("dns://:53")
+        self.clock = clock or SystemClock()
         self.stats = DispatchStats()
+        self.panic_log = PanicLog(self.clock)
+        self._bodies: BodyMemo = {}  # big answers' encodings (dns.message.encode_answer)
         self.blocks: list[ServerBlock] = []
         self.replace_blocks(blocks)
 
@@ -63,6 +122,20 @@ class Dispatcher:
         by_zone = {zone: block for block in blocks for zone in block.zones}
         self._routes = (tuple(by_zone), by_zone)
         self.blocks = blocks
+
+    def serve_now(
+        self,
+        data: bytes,
+        protocol: str,
+        client: tuple[str, int],
+        answers: AnswerCache | None = None,
+    ) -> "bytes | None | asyncio.Task[bytes | None]":
+        """`handle`, run synchronously: the reply, or a task when a plugin had to wait.
+
+        Most answers (the zone, cache hits) never wait, and an asyncio task per query costs
+        more than answering it (DESIGN §3): only a query that really waits (forward) gets one.
+        """
+        return run_now(self.handle(data, protocol, client, answers))
 
     async def handle(
         self,
@@ -88,58 +161,142 @@ class Dispatcher:
         generation = cache.generation
         started = time.perf_counter()
         zones, by_zone = self._routes
-        zone = longest_zone(query.name, zones) or "dropped"  # CoreDNS vars.Dropped
+        zone = longest_zone(query.name, zones)
         try:
-            response = await self._respond(query, protocol, client, zones, by_zone)
+            response = await self._respond(query, protocol, client, zone, by_zone)
             if response.drop:
                 return None
             if response.udp_size is not None:
                 query, max_size = _lower_payload(query, response.udp_size, protocol, max_size)
+                # `log` encoded for the client's own payload; the OPT now says another.
+                response = replace(response, encoded=None)
             wire = self._encode(query, response, protocol, max_size)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             # STYLE 7: a bug in one answer costs that answer a SERVFAIL, never the server.
             self.stats.panics += 1
             self.counters.panics += 1
-            logger.exception("answering %s type %d failed", query.name, query.qtype)
+            self.panic_log.report(exc, query.name, query.qtype)
             response = Response("", answer=Answer(Rcode.SERVFAIL))
-            wire = encode_answer(query, response.answer or Answer(Rcode.SERVFAIL), max_size)
+            wire = encode_answer(query, Answer(Rcode.SERVFAIL), max_size)
         family = "2" if ":" in client[0] else "1"
-        request = (zone, protocol, family, type_label(query.qtype))
-        result = (zone, rcode_text(wire[3] & 0xF), response.plugin)
+        label = zone or "dropped"  # CoreDNS vars.Dropped
+        request = (label, protocol, family, type_label(query.qtype))
+        result = (label, rcode_text(wire[3] & 0xF), response.plugin)
         self.counters.count(request, result, time.perf_counter() - started, query, wire)
-        if response.answer is not None and response.cacheable and protocol == "udp":
-            cell = self.counters.cell(request, result, query, wire)
-            rotations = tuple(encode_answer(query, a, max_size) for a in response.rotations)
-            cache.store(query, wire, generation, response.scope, cell, rotations)
-            if response.ttl is not None:
-                # Such answers are filed under EVERYTHING; a timer drops them when they expire.
-                asyncio.get_running_loop().call_later(response.ttl, cache.invalidate, ())
+        if response.cacheable and protocol == "udp" and _whole(response, wire):
+            self._store(cache, query, wire, generation, response, request, result, max_size)
         return wire
+
+    def _store(
+        self,
+        cache: AnswerCache,
+        query: Query,
+        wire: bytes,
+        generation: int,
+        response: Response,
+        request: tuple[str, str, str, str],
+        result: tuple[str, str, str],
+        max_size: int,
+    ) -> None:
+        admitted = cache.admit(query, generation)
+        if admitted is None:
+            return  # a first sighting (or pre-encoding is off): nothing more to make
+        cell = self.counters.cell(request, result, query, wire)
+        rotations = tuple(
+            encode_answer(query, a, max_size, self._bodies) for a in response.rotations
+        )
+        # Answers holding upstream records end with their TTL: the store checks the expiry
+        # on each hit, so no timer is armed per answer.
+        expires = float("inf") if response.ttl is None else self.clock.monotonic() + response.ttl
+        cache.store(
+            query,
+            wire,
+            generation,
+            response.scope,
+            cell,
+            rotations,
+            expires,
+            admitted,
+            response.on_hit,
+        )
 
     async def _respond(
         self,
         query: Query,
         protocol: str,
         client: tuple[str, int],
-        zones: tuple[str, ...],
+        zone: str | None,
         by_zone: dict[str, ServerBlock],
     ) -> Response:
         if query.edns is not None and query.edns.version != 0:
             return Response("", answer=Answer(Rcode.BADVERS))  # RFC 6891 6.1.3
         if query.qclass != CLASS_IN:
             return Response("", answer=Answer(Rcode.REFUSED))
-        zone = longest_zone(query.name, zones)
         if zone is None:
             return Response("", answer=Answer(Rcode.REFUSED))  # no server block for the name
-        return await by_zone[zone].chain.serve(Request(query, protocol, client))
+        return await by_zone[zone].chain.entry(Request(query, protocol, client))
 
     def _encode(self, query: Query, response: Response, protocol: str, max_size: int) -> bytes:
         if response.answer is not None:
-            return encode_answer(query, response.answer, max_size)
+            encoded = response.encoded
+            if encoded is not None and len(encoded) <= max_size:
+                return encoded  # the same bytes encode_answer would make: nothing was cut
+            return encode_answer(query, response.answer, max_size, self._bodies)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire
+
+
+def _whole(response: Response, wire: bytes) -> bool:
+    """True when `wire` is `response` as given: a structured answer, or bytes not cut to fit."""
+    return response.answer is not None or (response.wire is not None and wire is response.wire)
+
+
+def run_now(coro: Coroutine[object, None, T]) -> "T | asyncio.Task[T]":
+    """Run `coro` until it first suspends: its result, or a task that finishes it.
+
+    Needs a running loop only when the coroutine suspends. The task resumes the coroutine
+    exactly where it stopped (whatever it was waiting for is handed to the task).
+    """
+    try:
+        waiting = coro.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]  # StopIteration.value is untyped
+    return asyncio.get_running_loop().create_task(_finish(coro, waiting))
+
+
+async def _finish(coro: Coroutine[object, None, T], waiting: object) -> T:
+    return await _Resumed(coro, waiting)
+
+
+class _Resumed(Generic[T]):
+    """Awaitable that continues a started coroutine, passing its first wait to the task."""
+
+    __slots__ = ("_coro", "_waiting")
+
+    def __init__(self, coro: Coroutine[object, None, T], waiting: object) -> None:
+        self._coro = coro
+        self._waiting = waiting
+
+    def __await__(self) -> Generator[object, None, T]:
+        coro, value = self._coro, self._waiting
+        while True:
+            try:
+                yield value
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # thrown in by the task (CancelledError): passed on
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]  # untyped
+            else:
+                try:
+                    value = coro.send(None)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]  # untyped
 
 
 def _lower_payload(query: Query, size: int, protocol: str, max_size: int) -> tuple[Query, int]:

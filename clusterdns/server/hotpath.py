@@ -1,6 +1,7 @@
 """Pre-encoded UDP replies keyed by the query's own bytes, served without decoding (DESIGN §3)."""
 
-from collections.abc import Hashable, Iterable
+import math
+from collections.abc import Callable, Hashable, Iterable, Sized
 
 from clusterdns.dns.message import Query
 from clusterdns.server.metrics import HitCell
@@ -13,8 +14,9 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
     """(key, question end) for a plain query whose reply depends only on the key, else None.
 
     The key is the lowercased question name, the type and class bytes, the RD and CD bits and,
-    with EDNS, the payload size and DO bit. Anything unusual (EDNS options, other versions, more
-    records, compression) returns None and takes the decoding path.
+    with EDNS, the payload size and DO bit. EDNS options are checked for shape but not keyed
+    (the reply never echoes them). Anything unusual (other EDNS versions, malformed options,
+    more records, compression) returns None and takes the decoding path.
     """
     n = len(data)
     if n < 17 or data[2] & 0xFA:  # QR, opcode or TC set: not a plain query
@@ -42,10 +44,21 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
     key = data[12:name_end].lower() + data[name_end:question_end] + bits
     if not has_opt:
         return (key, question_end) if question_end == n else None
-    # An OPT at the root, version 0, no options: exactly 11 bytes.
-    if n != question_end + 11 or data[question_end : question_end + 3] != b"\x00\x00\x29":
+    # An OPT at the root, version 0, whose options fill its RDATA exactly (RFC 6891 6.1.2).
+    # The options themselves do not change the reply: like CoreDNS, the reply carries a fresh
+    # OPT with no options (COOKIE, padding, client-subnet... are not echoed; RFC 7873 5.2),
+    # so a query with a cookie shares the entry of the same query without one.
+    opt = question_end + 11
+    if opt > n or data[question_end : question_end + 3] != b"\x00\x00\x29":
         return None
-    if data[question_end + 6] != 0 or data[question_end + 9 : question_end + 11] != b"\x00\x00":
+    if data[question_end + 6] != 0 or n - opt != (data[opt - 2] << 8 | data[opt - 1]):
+        return None
+    i = opt
+    while i < n:
+        if i + 4 > n:
+            return None
+        i += 4 + (data[i + 2] << 8 | data[i + 3])
+    if i != n:
         return None
     edns = data[question_end + 3 : question_end + 5] + bytes((data[question_end + 7] & 0x80,))
     return key + edns, question_end
@@ -73,6 +86,36 @@ class Rotation:
 
 Tail = bytes | Rotation
 
+# What one stored answer costs beyond its bytes, measured with tracemalloc (see
+# tests/server/test_hotpath.py): the entry object, its exact-bytes alias, the dict slots of
+# both tables and of its scope, and the bytes objects' own headers.
+ENTRY_OVERHEAD = 560
+EXACT_OVERHEAD = 200  # each further letter-case variant remembered by its exact bytes
+_EXACT_PER_ENTRY = 8  # exact-bytes variants (case, cookies) remembered per question
+# Questions seen once, waiting for a second sighting, are remembered by their hash only (a
+# collision just stores one early). As many as the store holds answers: a working set
+# larger than this set would never see its second sighting counted.
+_SEEN_MIN = 8192
+
+
+class _Entry:
+    """One stored answer: header flags and counts, tail, scope, hit cell, expiry, aliases."""
+
+    __slots__ = ("key", "head", "tail", "scope", "cell", "expires", "exacts", "size", "on_hit")
+
+    def __init__(
+        self, key: bytes, head: bytes, tail: Tail, scope: Scope, cell: HitCell, expires: float
+    ) -> None:
+        self.key = key
+        self.head = head
+        self.tail = tail
+        self.scope = scope
+        self.cell = cell
+        self.expires = expires  # monotonic seconds; inf for answers only zone changes end
+        self.exacts: list[bytes] = []
+        self.size = 0
+        self.on_hit: Callable[[], None] | None = None
+
 
 class AnswerCache:
     """Reply tails per hot key, each filed under the scope of zone data it depends on.
@@ -80,44 +123,67 @@ class AnswerCache:
     Two levels: replies by the exact bytes after the id (a repeated query costs one slice and
     one dict lookup), then by the case-folded hot key (the same question in another case).
     A zone change drops only the scopes it touched, so a busy cluster's churn does not send
-    every query back through the decoding path.
+    every query back through the decoding path. Answers holding upstream records expire on
+    their own (`now` is passed in: no timer per answer). A question is stored on its second
+    sighting only, so a flood of never-repeated names neither grows memory nor evicts what
+    real clients repeat; when the byte budget is full the oldest answers go first.
     """
 
-    def __init__(self, max_entries: int = 50_000, max_bytes: int = 32 << 20) -> None:
-        # Bounded by count and by bytes: 50k replies of up to 4 KiB would be 400 MiB.
+    def __init__(
+        self, max_entries: int = 50_000, max_bytes: int = 32 << 20, admit_after: int = 2
+    ) -> None:
+        # Bounded by count and by bytes, counting what an entry really holds in memory.
         self.max_entries = max_entries
         self.max_bytes = max_bytes
+        self.admit_after = admit_after
         self._bytes = 0
-        self._entries: dict[bytes, tuple[bytes, Tail, Scope, HitCell]] = {}
-        self._exact: dict[bytes, tuple[Tail, HitCell]] = {}
-        self._scopes: dict[Scope, list[tuple[bytes, bytes]]] = {}
+        self._entries: dict[bytes, _Entry] = {}
+        self._exact: dict[bytes, tuple[Tail, _Entry]] = {}
+        self._scopes: dict[Scope, list[_Entry]] = {}
+        self._seen: set[int] = set()
         self.hits = 0
         # Bumped by every change: a reply computed before a change is never stored after it.
         self.generation = 0
 
-    def reply(self, data: bytes) -> bytes | None:
+    def reply(self, data: bytes, now: float) -> bytes | None:
         """The reply to `data` if it is a stored question, with the client's id and case."""
         exact = self._exact.get(data[2:])
         if exact is not None:
-            exact[1].count += 1
+            tail, entry = exact
+            if entry.expires <= now:
+                self._expire(entry)
+                return None
+            entry.cell.count += 1
+            if entry.on_hit is not None:
+                entry.on_hit()
             self.hits += 1
-            tail = exact[0]
             if isinstance(tail, Rotation):
                 return data[:2] + tail.next()
             return data[:2] + tail
         found = hot_key(data)
         if found is None:
             return None
-        entry = self._entries.get(found[0])
-        if entry is None:
+        key, question_end = found
+        stored = self._entries.get(key)
+        if stored is None:
             return None
-        entry[3].count += 1
+        if stored.expires <= now:
+            self._expire(stored)
+            return None
+        entry = stored
+        entry.cell.count += 1
+        if entry.on_hit is not None:
+            entry.on_hit()
         self.hits += 1
-        tail = entry[1]
+        tail = entry.tail
         if isinstance(tail, Rotation):
-            return data[:2] + entry[0] + data[12 : found[1]] + tail.next()
-        reply = data[:2] + entry[0] + data[12 : found[1]] + tail
-        self._remember(found[0], data, reply, entry[2], entry[3])
+            return data[:2] + entry.head + data[12:question_end] + tail.next()
+        reply = data[:2] + entry.head + data[12:question_end] + tail
+        if len(entry.exacts) < _EXACT_PER_ENTRY:
+            # Remembered by its exact bytes too: a client's cookie stays the same for a
+            # server, so its repeats are one lookup. Only a few variants per question (case
+            # randomised by resolvers, per-query padding) are kept, so they cannot pile up.
+            self._remember(entry, data[2:], reply[2:])
         return reply
 
     def store(
@@ -128,41 +194,99 @@ class AnswerCache:
         scope: Scope,
         cell: HitCell,
         rotations: tuple[bytes, ...] = (),
+        expires: float = math.inf,
+        admitted: tuple[bytes, int] | None = None,
+        on_hit: Callable[[], None] | None = None,
     ) -> None:
         """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`.
 
         With `rotations` (the same reply in other orders), hits cycle through all of them.
+        `expires` (monotonic seconds) ends answers that hold upstream records. `admitted` is
+        what `admit` returned for this query (else it is asked here).
         """
-        found = hot_key(query.wire)
-        if found is None or generation != self.generation or self.max_entries == 0:
-            return  # max_entries 0: pre-encoding is off (a `log` plugin must see every query)
+        found = admitted or self.admit(query, generation)
+        if found is None:
+            return
         key, question_end = found
+        old = self._entries.get(key)
+        if old is not None:
+            self._drop(old)
+        replies = (reply, *rotations)
         if rotations:
-            replies = (reply, *rotations)
             tail: Tail = Rotation([r[question_end:] for r in replies])
-            exact_tail: Tail = Rotation([r[2:] for r in replies])
         else:
-            tail, exact_tail = reply[question_end:], reply[2:]
-        size = 2 * len(reply) * (1 + len(rotations))  # the keyed and the exact copies
-        self._make_room(size)
-        self._entries[key] = (reply[2:12], tail, scope, cell)
-        self._exact[query.wire[2:]] = (exact_tail, cell)
-        self._scopes.setdefault(scope, []).append((key, query.wire[2:]))
+            tail = reply[question_end:]
+        size = ENTRY_OVERHEAD + len(key) + len(reply) * (1 + len(rotations))
+        self._make_room(size, self._entries)
+        entry = _Entry(key, reply[2:12], tail, scope, cell, expires)
+        entry.size = size
+        entry.on_hit = on_hit
+        self._entries[key] = entry
+        self._scopes.setdefault(scope, []).append(entry)
+        self._bytes += size
+        exact_tail = Rotation([r[2:] for r in replies]) if rotations else reply[2:]
+        self._remember(entry, query.wire[2:], exact_tail)
+
+    def admit(self, query: Query, generation: int) -> tuple[bytes, int] | None:
+        """(hot key, question end) when the reply to `query` should be stored now, else None.
+
+        None for questions the hot path cannot key, for replies computed before a change, and
+        for a question's first sighting; asking counts as a sighting.
+        """
+        if generation != self.generation or self.max_entries == 0:
+            return None  # max_entries 0: pre-encoding is off (a `log` plugin sees every query)
+        found = hot_key(query.wire)
+        if found is None or not self._admit(found[0]):
+            return None
+        return found
+
+    def _admit(self, key: bytes) -> bool:
+        """True on a question's `admit_after`-th sighting (a count of one admits at once)."""
+        if self.admit_after <= 1 or key in self._entries:
+            return True
+        seen = hash(key)
+        if seen in self._seen:
+            self._seen.discard(seen)
+            return True
+        if len(self._seen) >= max(_SEEN_MIN, self.max_entries):
+            self._seen.clear()  # a flood of one-off names: start counting again
+        self._seen.add(seen)
+        return False
+
+    def _remember(self, entry: _Entry, exact: bytes, tail: Tail) -> None:
+        size = EXACT_OVERHEAD + len(exact) + (len(tail) if isinstance(tail, bytes) else 0)
+        self._make_room(size, self._exact)
+        if self._exact.get(exact) is not None:
+            return
+        self._exact[exact] = (tail, entry)
+        entry.exacts.append(exact)
+        entry.size += size
         self._bytes += size
 
-    def _remember(self, key: bytes, data: bytes, reply: bytes, scope: Scope, cell: HitCell) -> None:
-        # Every letter-case variant of a question gets its own exact entry (resolvers that
-        # randomise case send many), so this checks the bounds too.
-        self._make_room(len(reply))
-        exact = data[2:]
-        self._exact[exact] = (reply[2:], cell)
-        self._bytes += len(reply)
-        self._scopes.setdefault(scope, []).append((key, exact))
+    def _make_room(self, size: int, table: Sized) -> None:
+        """Drop the oldest answers until `size` more bytes and one more row of `table` fit."""
+        entries = self._entries
+        while entries and (len(table) >= self.max_entries or self._bytes + size > self.max_bytes):
+            self._drop(entries[next(iter(entries))])
 
-    def _make_room(self, size: int) -> None:
-        full = len(self._exact) >= self.max_entries or len(self._entries) >= self.max_entries
-        if full or self._bytes + size > self.max_bytes:
-            self._forget_all()
+    def _expire(self, entry: _Entry) -> None:
+        """Drop an answer past its lifetime; its next sighting stores it again at once."""
+        self._drop(entry)
+        self._seen.add(hash(entry.key))  # it was asked for: no second first sighting
+
+    def _drop(self, entry: _Entry) -> None:
+        key = entry.key
+        if self._entries.get(key) is entry:
+            del self._entries[key]
+        for exact in entry.exacts:
+            self._exact.pop(exact, None)
+        members = self._scopes.get(entry.scope) if entry.scope is not None else None
+        if members is not None:
+            # Scopes are a Service's few answers; only EVERYTHING's list can be long.
+            members.remove(entry)
+            if not members:
+                del self._scopes[entry.scope]
+        self._bytes -= entry.size
 
     def invalidate(self, scopes: Iterable[Scope] | None) -> None:
         """Drop the answers filed under `scopes` (and EVERYTHING's); None drops them all."""
@@ -171,9 +295,9 @@ class AnswerCache:
             self._forget_all()
             return
         for scope in (*scopes, EVERYTHING):
-            for key, exact in self._scopes.pop(scope, ()):
-                self._entries.pop(key, None)
-                self._exact.pop(exact, None)
+            for entry in self._scopes.pop(scope, ()):
+                entry.scope = None  # already out of its scope's list
+                self._drop(entry)
 
     def clear(self) -> None:
         """Forget every stored reply."""
@@ -184,6 +308,12 @@ class AnswerCache:
         self._entries.clear()
         self._exact.clear()
         self._scopes.clear()
+        self._seen.clear()
+
+    @property
+    def counted_bytes(self) -> int:
+        """What the stored answers cost in memory, as the budget counts it."""
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._entries)

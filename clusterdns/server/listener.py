@@ -5,6 +5,7 @@ import socket
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
+from clusterdns.clock import Clock
 from clusterdns.errors import ConfigError
 from clusterdns.server.connections import DEFAULT_TCP_LIMITS, TcpLimits
 from clusterdns.server.dispatch import Dispatcher, ServerBlock
@@ -51,9 +52,10 @@ class Listener:
         *,
         pre_encode: bool,
         limits: TcpLimits,
+        clock: Clock,
     ) -> "Listener":
         """Bind and start a UDP and a TCP socket on every address (ConfigError if it cannot)."""
-        listener = cls(key, Dispatcher(blocks, counters=counters))
+        listener = cls(key, Dispatcher(blocks, counters=counters, clock=clock))
         port = key.port
         try:
             for address in key.addresses:

@@ -3,7 +3,9 @@
 import asyncio
 import logging
 import socket
+from functools import partial
 
+from clusterdns.clock import Clock
 from clusterdns.server.dispatch import Dispatcher
 from clusterdns.server.hotpath import AnswerCache
 
@@ -15,16 +17,23 @@ _MAX_PENDING = 2000  # queries being answered off the hot path at once
 
 
 class UdpServer:
-    """Serves one bound UDP socket: hot answers at once, the rest as tasks (DESIGN §3)."""
+    """Serves one bound UDP socket: answers at once, tasks only for queries that wait."""
 
-    def __init__(self, sock: socket.socket, dispatcher: Dispatcher, answers: AnswerCache) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        dispatcher: Dispatcher,
+        answers: AnswerCache,
+        clock: Clock | None = None,
+    ) -> None:
         sock.setblocking(False)
+        self.clock = clock or dispatcher.clock
         self.sock = sock
         self.dispatcher = dispatcher
         # One cache per socket, so its hit counters know the address family they count.
         self.answers = answers
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[bytes | None]] = set()
         self.send_errors = 0
         self.dropped = 0
 
@@ -45,6 +54,7 @@ class UdpServer:
         recvfrom = self.sock.recvfrom
         sendto = self.sock.sendto
         cached = self.answers.reply
+        now = self.clock.monotonic()  # one reading per wake-up: expiry needs no finer grain
         for _ in range(_DRAIN_BUDGET):
             try:
                 data, addr = recvfrom(_MAX_DATAGRAM)
@@ -53,29 +63,37 @@ class UdpServer:
             except OSError as exc:
                 logger.debug("udp receive failed: %s", exc)
                 return
-            reply = cached(data)
+            reply = cached(data, now)
             if reply is None:
-                self._spawn(data, addr)
-                continue
+                reply = self._miss(data, addr)
+                if reply is None:
+                    continue
             try:
                 sendto(reply, addr)
             except OSError:
                 self.send_errors += 1
 
-    def _spawn(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self._loop is not None  # set in start(), before the reader can fire
+    def _miss(self, data: bytes, addr: tuple[str, int]) -> bytes | None:
+        """Answer a miss at once when no plugin waits; else finish it in a task."""
+        outcome = self.dispatcher.serve_now(data, "udp", addr, self.answers)
+        if not isinstance(outcome, asyncio.Task):
+            return outcome
         if len(self._tasks) >= _MAX_PENDING:
             # A flood of slow queries (e.g. to a silent upstream) must not grow memory and
-            # file descriptors without bound: past this many in flight, drop, as a full
-            # socket buffer would.
+            # file descriptors without bound: past this many waiting, drop, as a full socket
+            # buffer would. Answers that need no wait are still given.
+            outcome.cancel()
             self.dropped += 1
-            return
-        task = self._loop.create_task(self._answer(data, addr))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            return None
+        self._tasks.add(outcome)
+        outcome.add_done_callback(partial(self._answered, addr))
+        return None
 
-    async def _answer(self, data: bytes, addr: tuple[str, int]) -> None:
-        reply = await self.dispatcher.handle(data, "udp", addr, self.answers)
+    def _answered(self, addr: tuple[str, int], task: "asyncio.Task[bytes | None]") -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return  # the dispatcher never raises; a cancelled query stays silent
+        reply = task.result()
         if reply is None:
             return
         try:

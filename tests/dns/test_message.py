@@ -16,7 +16,7 @@ from clusterdns.dns.message import (
     truncate_reply,
     with_id,
 )
-from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa
+from clusterdns.dns.records import Address, Answer, Mx, Rcode, Record, RType, Soa, Srv, Target, Txt
 from clusterdns.errors import HeaderError, QueryRejected, WireError
 
 NAME = "db.demo.svc.cluster.local."
@@ -148,3 +148,56 @@ def test_rejections_carry_rcodes() -> None:
     with pytest.raises(QueryRejected) as caught:
         decode_query(bytes(data))
     assert caught.value.rcode == dns.rcode.FORMERR
+
+
+OWNER = "x.demo.svc.cluster.local."
+
+
+@pytest.mark.parametrize(
+    ("record", "text"),
+    [
+        pytest.param(Record(OWNER, RType.A, 5, Address("10.1.2.3")), "10.1.2.3", id="A"),
+        pytest.param(
+            Record(OWNER, RType.AAAA, 5, Address("2001:db8::7")), "2001:db8::7", id="AAAA"
+        ),
+        pytest.param(
+            Record(OWNER, RType.CNAME, 5, Target("web.demo.svc.cluster.local.")),
+            "web.demo.svc.cluster.local.",
+            id="CNAME-compressed",
+        ),
+        pytest.param(
+            Record(OWNER, RType.SRV, 5, Srv(0, 50, 80, "a.x.demo.svc.cluster.local.")),
+            "0 50 80 a.x.demo.svc.cluster.local.",
+            id="SRV-target-uncompressed",
+        ),
+        pytest.param(Record(OWNER, RType.TXT, 5, Txt(("1.1.0", "two"))), '"1.1.0" "two"', id="TXT"),
+        pytest.param(
+            Record(OWNER, RType.MX, 5, Mx(10, "mail.demo.svc.cluster.local.")),
+            "10 mail.demo.svc.cluster.local.",
+            id="MX",
+        ),
+        pytest.param(
+            Record(OWNER, RType.PTR, 5, Target("1-2-3-4.demo.pod.cluster.local.")),
+            "1-2-3-4.demo.pod.cluster.local.",
+            id="PTR",
+        ),
+        pytest.param(
+            Record("esc\\.aped.demo.", RType.A, 5, Address("10.0.0.1")),
+            "10.0.0.1",
+            id="escaped-dot",
+        ),
+    ],
+)
+def test_each_record_type_encodes_as_dnspython_reads_it(record: Record, text: str) -> None:
+    q = decode_query(query(OWNER, use_edns=False))
+    reply = dns.message.from_wire(encode_answer(q, Answer(Rcode.NOERROR, (record,)), 512))
+    (rrset,) = reply.answer
+    assert rrset.name.to_text() == record.name and rrset.ttl == 5
+    assert [rdata.to_text() for rdata in rrset] == [text]
+
+
+def test_a_record_whose_data_does_not_fit_its_type_is_an_error() -> None:
+    q = decode_query(query(OWNER, use_edns=False))
+    broken = Record(OWNER, RType.MX, 5, Address("10.0.0.1"))
+    with pytest.raises(ValueError, match="cannot carry Address"):
+        encode_answer(q, Answer(Rcode.NOERROR, (broken,)), 512)

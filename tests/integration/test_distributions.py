@@ -166,7 +166,7 @@ async def test_a_changed_hosts_file_replaces_pre_encoded_answers(tmp_path: Path)
     app = App(text, str(tmp_path / "Corefile"))
     await app.start()
     try:
-        for _ in range(2):  # the second one is served pre-encoded
+        for _ in range(3):  # stored on the second sighting, the third is served pre-encoded
             assert await answers(app, "web.test.") == ("NOERROR", ["web.test. 3600 IN A 10.0.0.1"])
         assert listener(app).stores[0].hits == 1
         fresh = tmp_path / "hosts.new"

@@ -1,6 +1,7 @@
 """The hot-path key: which raw queries may be answered from pre-encoded replies, and how."""
 
 import struct
+import tracemalloc
 
 import dns.edns
 import dns.message
@@ -11,6 +12,8 @@ from clusterdns.server.hotpath import AnswerCache, hot_key
 from clusterdns.server.metrics import HitCell
 
 CELL = HitCell((".", "udp", "1", "A"), (".", "NOERROR", "kubernetes"))
+COOKIE = dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"12345678")
+NOW = 100.0
 
 
 def wire(name: str = "web.demo.svc.cluster.local.", qtype: str = "A", **kwargs: object) -> bytes:
@@ -19,19 +22,46 @@ def wire(name: str = "web.demo.svc.cluster.local.", qtype: str = "A", **kwargs: 
     return query.to_wire()
 
 
+def _overlong_option(data: bytes) -> bytearray:
+    """`data` (ending in one 8-byte option) with the option claiming 9 bytes."""
+    broken = bytearray(data)
+    struct.pack_into("!H", broken, len(broken) - 10, 9)
+    return broken
+
+
 @pytest.mark.parametrize(
     ("data", "hot"),
     [
         pytest.param(wire(use_edns=False), True, id="plain"),
         pytest.param(wire(use_edns=0, payload=1232), True, id="edns-no-options"),
+        pytest.param(wire(use_edns=0, options=[COOKIE]), True, id="cookie"),
         pytest.param(
             wire(
                 use_edns=0,
-                options=[dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"12345678")],
+                options=[COOKIE, dns.edns.GenericOption(dns.edns.OptionType.PADDING, b"\0" * 20)],
             ),
-            False,
-            id="cookie",
+            True,
+            id="cookie-and-padding",
         ),
+        pytest.param(
+            wire(use_edns=0, options=[dns.edns.ECSOption("192.0.2.0", 24)]),
+            True,
+            id="client-subnet",
+        ),
+        pytest.param(
+            wire(
+                use_edns=0, options=[dns.edns.GenericOption(dns.edns.OptionType.make(65001), b"x")]
+            ),
+            True,
+            id="unknown",
+        ),
+        pytest.param(wire(use_edns=0, options=[COOKIE])[:-1], False, id="option-cut-short"),
+        pytest.param(
+            bytes(_overlong_option(wire(use_edns=0, options=[COOKIE]))),
+            False,
+            id="option-longer-than-opt",
+        ),
+        pytest.param(wire(use_edns=0, options=[COOKIE]) + b"\0\0", False, id="bytes-after-opt"),
         pytest.param(wire(use_edns=1), False, id="edns-version-1"),
         pytest.param(b"\x00" * 11, False, id="short"),
         pytest.param(wire()[:2] + b"\x81\x00" + wire()[4:], False, id="response"),
@@ -46,6 +76,8 @@ def test_key_ignores_case_and_id_but_not_type_flags_or_payload() -> None:
     base = hot_key(wire(use_edns=False))
     assert base is not None
     assert hot_key(wire("WEB.demo.svc.cluster.local.", use_edns=False)) == base
+    # Options are not echoed in replies (CoreDNS, RFC 7873 5.2): they do not change the key.
+    assert hot_key(wire(use_edns=0, options=[COOKIE])) == hot_key(wire(use_edns=0))
     different = [
         wire(qtype="AAAA", use_edns=False),
         wire(use_edns=0, payload=1232),
@@ -67,20 +99,20 @@ def test_type_bytes_are_not_lowercased() -> None:
 
 
 def test_stored_reply_comes_back_with_the_new_id_and_case() -> None:
-    cache = AnswerCache()
+    cache = AnswerCache(admit_after=1)
     first = wire(use_edns=False)
     reply = first[:2] + b"\x85\x00" + first[4:12] + first[12:]  # any bytes after the question
     cache.store(decode_query(first), reply + b"TAIL", cache.generation, "*", CELL)
     again = bytearray(wire("Web.Demo.svc.cluster.local.", use_edns=False))
     again[:2] = b"\x99\x99"
-    served = cache.reply(bytes(again))
+    served = cache.reply(bytes(again), NOW)
     assert served is not None
     assert served[:2] == b"\x99\x99" and served[2:4] == b"\x85\x00"
     assert served[12:-4] == bytes(again[12:]) and served.endswith(b"TAIL")
 
 
 def test_replies_from_an_older_generation_are_not_stored() -> None:
-    cache = AnswerCache()
+    cache = AnswerCache(admit_after=1)
     query = decode_query(wire())
     stale = cache.generation
     cache.clear()
@@ -88,53 +120,128 @@ def test_replies_from_an_older_generation_are_not_stored() -> None:
     assert len(cache) == 0
 
 
-def test_full_cache_starts_over() -> None:
-    cache = AnswerCache(max_entries=2)
+def test_full_cache_drops_the_oldest() -> None:
+    cache = AnswerCache(max_entries=2, admit_after=1)
     for name in ("a.", "b.", "c."):
         data = wire(name, use_edns=False)
         cache.store(decode_query(data), data, cache.generation, "*", CELL)
-    assert len(cache) == 1
+    assert len(cache) == 2
+    assert cache.reply(wire("a.", use_edns=False), NOW) is None
+    assert cache.reply(wire("c.", use_edns=False), NOW) is not None
 
 
 def test_invalidation_drops_only_the_scopes_named() -> None:
-    cache = AnswerCache()
+    cache = AnswerCache(admit_after=1)
     web, api = wire("web.demo.svc.cluster.local."), wire("api.demo.svc.cluster.local.")
     cache.store(decode_query(web), web, cache.generation, ("svc", "demo", "web"), CELL)
     cache.store(decode_query(api), api, cache.generation, ("svc", "demo", "api"), CELL)
-    assert cache.reply(wire("WEB.demo.svc.cluster.local.")) is not None  # case variant, too
+    assert cache.reply(wire("WEB.demo.svc.cluster.local."), NOW) is not None  # case variant, too
     cache.invalidate([("svc", "demo", "web")])
-    assert cache.reply(web) is None
-    assert cache.reply(wire("WEB.demo.svc.cluster.local.")) is None
-    assert cache.reply(api) is not None
+    assert cache.reply(web, NOW) is None
+    assert cache.reply(wire("WEB.demo.svc.cluster.local."), NOW) is None
+    assert cache.reply(api, NOW) is not None
     cache.invalidate(None)
-    assert cache.reply(api) is None and len(cache) == 0
+    assert cache.reply(api, NOW) is None and len(cache) == 0
 
 
 def test_case_variants_stay_within_the_bounds() -> None:
-    cache = AnswerCache(max_entries=100)
+    cache = AnswerCache(max_entries=100, admit_after=1)
     base = wire(use_edns=False)
     cache.store(decode_query(base), base, cache.generation, "*", CELL)
     name = "web.demo.svc.cluster.local."
     for i in range(1000):
         variant = "".join(c.upper() if (i >> (k % 10)) & 1 else c for k, c in enumerate(name))
-        cache.reply(wire(variant, use_edns=False))
+        cache.reply(wire(variant, use_edns=False), NOW)
         assert len(cache._exact) <= 100
 
 
 def test_byte_budget_bounds_the_cache() -> None:
-    cache = AnswerCache(max_bytes=1000)
+    cache = AnswerCache(max_bytes=10_000, admit_after=1)
     for i in range(50):
         data = wire(f"n{i}.example.", use_edns=False)
         cache.store(decode_query(data), data + b"x" * 100, cache.generation, "*", CELL)
-    assert cache._bytes <= 1000
+    assert 0 < cache.counted_bytes <= 10_000 and 0 < len(cache) < 50
 
 
 def test_rotations_are_served_in_turn_after_the_first() -> None:
-    cache = AnswerCache()
+    cache = AnswerCache(admit_after=1)
     data = wire(use_edns=False)
     first, second, third = (data + bytes([i]) for i in (1, 2, 3))
     cache.store(decode_query(data), first, cache.generation, "*", CELL, (second, third))
-    served = [cache.reply(data) for _ in range(4)]
+    served = [cache.reply(data, NOW) for _ in range(4)]
     assert [reply[-1] if reply else None for reply in served] == [2, 3, 1, 2]
     other_case = wire("WEB.demo.svc.cluster.local.", use_edns=False)
-    assert cache.reply(other_case) is not None
+    assert cache.reply(other_case, NOW) is not None
+
+
+def _store(cache: AnswerCache, name: str, expires: float = float("inf")) -> bytes:
+    data = wire(name, use_edns=False)
+    cache.store(decode_query(data), data + b"TAIL", cache.generation, "*", CELL, (), expires)
+    return data
+
+
+def test_a_question_is_stored_on_its_second_sighting() -> None:
+    cache = AnswerCache()
+    data = _store(cache, "web.demo.svc.cluster.local.")
+    assert cache.reply(data, NOW) is None and len(cache) == 0
+    _store(cache, "web.demo.svc.cluster.local.")
+    assert cache.reply(data, NOW) is not None and len(cache) == 1
+
+
+def test_a_flood_of_one_off_names_neither_grows_nor_evicts() -> None:
+    cache = AnswerCache(max_entries=1000)
+    for _ in range(2):
+        repeated = _store(cache, "web.demo.svc.cluster.local.")
+    for i in range(30_000):
+        _store(cache, f"x{i}.demo.svc.cluster.local.")
+    assert len(cache) == 1
+    assert cache.reply(repeated, NOW) is not None
+
+
+@pytest.mark.parametrize(
+    ("later", "served"),
+    [
+        pytest.param(0.0, True, id="before-expiry"),
+        pytest.param(4.9, True, id="just-before"),
+        pytest.param(5.1, False, id="after-expiry"),
+    ],
+)
+def test_answers_with_a_lifetime_expire_on_their_own(later: float, served: bool) -> None:
+    cache = AnswerCache(admit_after=1)
+    data = _store(cache, "ext.demo.svc.cluster.local.", expires=NOW + 5)
+    other = _store(cache, "web.demo.svc.cluster.local.")  # same "*" scope, no expiry
+    assert (cache.reply(data, NOW + later) is not None) is served
+    assert (
+        cache.reply(wire("EXT.demo.svc.cluster.local.", use_edns=False), NOW + later) is not None
+    ) is served
+    # One answer's expiry leaves the rest of its scope alone.
+    assert cache.reply(other, NOW + later) is not None
+
+
+def test_the_budget_counts_at_least_what_entries_really_hold() -> None:
+    cache = AnswerCache(max_entries=100_000, max_bytes=1 << 30, admit_after=1)
+    queries = [
+        wire(f"svc-{i}.team-{i % 50}.svc.cluster.local.", use_edns=False) for i in range(5000)
+    ]
+    decoded = [decode_query(q) for q in queries]
+    replies = [q + bytes(60) for q in queries]  # a typical A answer's size
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for query, reply in zip(decoded, replies, strict=True):
+        cache.store(query, reply, cache.generation, ("svc", query.name), CELL)
+    for data in queries:  # one case variant each, remembered by its exact bytes
+        cache.reply(data[:12] + data[12:].upper()[:-4] + data[-4:], NOW)
+    real = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    assert len(cache) == 5000
+    assert real <= cache.counted_bytes <= 1.5 * real
+
+
+def test_a_working_set_larger_than_the_first_sighting_floor_is_still_stored() -> None:
+    # 12,000 questions asked in turn: each comes back after 11,999 others.
+    cache = AnswerCache(max_entries=20_000, max_bytes=1 << 30)
+    names = [f"s{i}.demo.svc.cluster.local." for i in range(12_000)]
+    for _ in range(2):
+        for name in names:
+            _store(cache, name)
+    assert len(cache) == 12_000

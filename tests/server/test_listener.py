@@ -8,6 +8,7 @@ import dns.message
 import pytest
 
 from clusterdns.chain import Chain
+from clusterdns.clock import SystemClock
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType
 from clusterdns.errors import ConfigError
 from clusterdns.plugin import Next, Request, Response
@@ -47,6 +48,7 @@ async def opened(pre_encode: bool = True, limits: TcpLimits | None = None) -> Li
         ServerCounters("dns://127.0.0.1:0"),
         pre_encode=pre_encode,
         limits=limits or TcpLimits(),
+        clock=SystemClock(),
     )
 
 
@@ -86,7 +88,7 @@ async def test_adopt_switches_pre_encoding_and_chains(
         listener.adopt(blocks("10.0.0.2"), pre_encode=after, limits=TcpLimits(max_queries=2))
         (store,) = listener.stores
         hits = store.hits
-        for _ in range(2):
+        for _ in range(3):  # stored on the second sighting, replayed on the third
             assert await asked(listener) == [f"{NAME} 60 IN A 10.0.0.2"]
         assert store.hits - hits == from_store
         assert listener.tcp[0].limits.max_queries == 2
@@ -97,9 +99,11 @@ async def test_adopt_switches_pre_encoding_and_chains(
 async def test_zone_changed_drops_what_was_pre_encoded() -> None:
     listener = await opened()
     try:
-        await asked(listener)
-        listener.zone_changed(["fixed"])
+        for _ in range(3):
+            await asked(listener)
         (store,) = listener.stores
+        assert store.hits == 1  # pre-encoded before the change
+        listener.zone_changed(["fixed"])
         hits = store.hits
         await asked(listener)
         assert store.hits == hits  # recomputed through the chain, not replayed
@@ -118,4 +122,5 @@ async def test_a_busy_port_is_a_config_error_naming_it() -> None:
                 ServerCounters("dns://127.0.0.1:0"),
                 pre_encode=True,
                 limits=TcpLimits(),
+                clock=SystemClock(),
             )

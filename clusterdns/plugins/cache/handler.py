@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 Key = tuple[str, int, int, bool, bool]
 # Background refreshes (prefetch, serve_stale) in flight at once, per cache; more are skipped.
 MAX_REFRESHES = 64
+CACHED_SCOPE = ("cache",)  # pre-encoded cache hits depend on no zone data; they expire alone
 _REFRESHED = (Rcode.NOERROR, Rcode.NXDOMAIN)  # RFC 8767 4: what may replace a stale entry
 
 
@@ -73,6 +74,9 @@ class CachePlugin:
         self._refreshing: dict[Key, asyncio.Task[None]] = {}
         self.failed_refreshes = 0
         self.skipped_refreshes = 0
+        # prefetch counts each hit's time and serve_stale answers past expiry: such hits must
+        # reach this plugin, so its replies are then not pre-encoded by the server.
+        self._hits_need_the_plugin = config.prefetch > 0 or config.serve_stale > 0
 
     async def start(self) -> None:
         """Nothing to start: refreshes begin when queries ask for them."""
@@ -112,7 +116,29 @@ class CachePlugin:
             ttl = 0
         elif self._should_prefetch(entry, ttl, now):
             self._refresh_later(request, next, key, entry, now)
-        return entry.reply(query, entry.ttl if self.config.keepttl else ttl)
+        response = entry.reply(query, entry.ttl if self.config.keepttl else ttl)
+        if self._hits_need_the_plugin or ttl <= 0:
+            return response
+        # The server may pre-encode this reply until its TTL next counts down (TTLs are whole
+        # seconds, as CoreDNS's cache gives them), so a cached name costs a hit on the fast
+        # path, never a frozen TTL. Those hits are counted here through `on_hit`.
+        return replace(
+            response,
+            cacheable=True,
+            scope=CACHED_SCOPE,
+            ttl=1.0 - (now - entry.stored) % 1.0,
+            on_hit=self._count_success if entry.cache == "success" else self._count_denial,
+        )
+
+    def _count_success(self) -> None:
+        """A pre-encoded copy of a success entry was served: CoreDNS counts a cache hit."""
+        self.metrics.requests.inc()
+        self.metrics.success.hits.inc()
+
+    def _count_denial(self) -> None:
+        """A pre-encoded copy of a denial entry was served."""
+        self.metrics.requests.inc()
+        self.metrics.denial.hits.inc()
 
     def _lookup(self, key: Key, now: float) -> Entry | None:
         """The usable entry for `key`, denial first (CoreDNS getIfNotStale); counts the outcome."""

@@ -9,6 +9,7 @@ from clusterdns.dns.message import answer_records, make_query
 from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, ZONE_TRANSFERS, Answer, Rcode, Record
 from clusterdns.errors import ConfigError
+from clusterdns.periodic import Periodic
 from clusterdns.plugin import Next, Request, Response, ZoneChange
 from clusterdns.plugins.file.options import FileConfig
 from clusterdns.plugins.file.zone import Result, Zone, build_zone, lookup
@@ -77,7 +78,7 @@ class FileHandler:
         self._zone_changed = zone_changed
         self._lookup = lookup
         self._problem = ""
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Periodic(config.reload, self.check_once, "plugin/file: re-reading zones")
 
     async def serve(self, request: Request, next: Next) -> Response:
         """Answer names in our zones; the rest, and fallthrough, go to `next`."""
@@ -118,20 +119,11 @@ class FileHandler:
 
     async def start(self) -> None:
         """Start checking the file every `reload` interval (none when it is 0)."""
-        if self.config.reload > 0:
-            self._task = asyncio.get_running_loop().create_task(self._poll())
+        self._poller.start()
 
     async def stop(self) -> None:
         """Stop checking."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.reload)
-            await self.check_once()
+        await self._poller.stop()
 
     async def check_once(self) -> bool:
         """Re-read the files; swap in the zones whose serial grew (any change with

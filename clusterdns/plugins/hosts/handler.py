@@ -10,6 +10,7 @@ from clusterdns.clock import Clock
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.dns.names import address_from_reverse, longest_zone
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Target
+from clusterdns.periodic import Periodic
 from clusterdns.plugin import Next, Request, Response, ZoneChange
 from clusterdns.plugins.hosts.metrics import HostsMetrics
 from clusterdns.plugins.hosts.options import HostsConfig
@@ -73,7 +74,9 @@ class HostsHandler:
         # Responses for names in the tables, made once per table: bounded by its entries.
         self._made: dict[tuple[str, int], Response] = {}
         self._complaint: str | None = None  # the last problem logged, so it is logged once
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Periodic(
+            config.reload, self.check_once, f"plugin/hosts: re-reading {config.path}"
+        )
         if first.text is None:
             logger.warning("plugin/hosts: %s %s", config.path, first.error)
             self._complaint = first.error
@@ -176,20 +179,8 @@ class HostsHandler:
 
     async def start(self) -> None:
         """Start re-reading the file every `reload` seconds (0: never)."""
-        if self.config.reload > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._poll())
+        self._poller.start()
 
     async def stop(self) -> None:
         """Stop re-reading."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.reload)
-            try:
-                await self.check_once()
-            except Exception:  # STYLE 7: a failed re-read never ends the poll
-                logger.exception("plugin/hosts: re-reading %s failed", self.config.path)
+        await self._poller.stop()

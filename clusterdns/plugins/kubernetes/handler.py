@@ -31,6 +31,8 @@ class KubernetesPlugin:
         self._zone_changed = context.zone_changed
         self._lookup = context.lookup
         self._synced = asyncio.Event()
+        self._big: dict[tuple[str, int], Answer] = {}
+        self._big_snapshot: ZoneSnapshot | None = None
         self._clock = context.clock
         self._last_sync: float | None = None
         self.holder.subscribe(self._published)
@@ -66,7 +68,7 @@ class KubernetesPlugin:
             # CoreDNS's kubernetes plugin does not transfer its zones.
             return Response(self.name, answer=Answer(Rcode.REFUSED))
         snapshot = self.holder.current
-        result = answer(snapshot, self.config, query.name, query.qtype)
+        result = self._answer(snapshot, query.name, query.qtype)
         if result is None:
             return await next(request)
         if _ends_in_alias(result) and query.qtype in CHASED_TYPES:
@@ -79,6 +81,26 @@ class KubernetesPlugin:
             scope=answer_scope(self.config, query.name),
         )
 
+    def _answer(self, snapshot: ZoneSnapshot, name: str, qtype: int) -> Answer | None:
+        """`answer()`, with big answers (headless Services) made once per snapshot.
+
+        A 2,000-endpoint answer takes milliseconds to build; the same object also lets the
+        server reuse its encoding (server.dispatch), so repeats cost a lookup.
+        """
+        if snapshot is not self._big_snapshot:
+            self._big.clear()
+            self._big_snapshot = snapshot
+        key = (name, qtype)
+        found = self._big.get(key)
+        if found is not None:
+            return found
+        result = answer(snapshot, self.config, name, qtype)
+        if result is not None and len(result.answer) >= BIG_ANSWER:
+            if len(self._big) >= BIG_ANSWERS_KEPT:
+                self._big.pop(next(iter(self._big)))
+            self._big[key] = result
+        return result
+
     async def _chase(
         self, request: Request, next: Next, result: Answer, snapshot: ZoneSnapshot
     ) -> Response:
@@ -90,6 +112,7 @@ class KubernetesPlugin:
         cannot be resolved, the CNAME alone is the answer: a resolver can still follow it.
         """
         chain = list(result.answer)
+        resolved = False
         seen = {request.query.name}
         for _ in range(MAX_CHASE):
             target = _alias_target(chain[-1])
@@ -102,18 +125,25 @@ class KubernetesPlugin:
                     break
                 chain.extend(inside.answer)
                 if not _ends_in_alias(inside):
+                    resolved = True
                     break
                 continue
             lookup = self._lookup or next
             found = await lookup(
                 replace(request, query=make_query(target, request.query.qtype, request.query))
             )
+            before = len(chain)
             if found.answer is not None:
                 chain.extend(found.answer.answer)
             elif found.wire is not None:
                 chain.extend(answer_records(found.wire)[1])
+            resolved = len(chain) > before
             break
         ttl = min(record.ttl for record in chain)
+        if not resolved:
+            # A target that did not resolve (upstream down, NXDOMAIN) is asked again soon:
+            # CoreDNS's cache keeps such a failure for 5 s at most, not the answer's TTL.
+            ttl = min(ttl, UNRESOLVED_TTL)
         # Pre-encoded for as long as its shortest TTL, and dropped by any zone change ("*").
         return Response(
             self.name,
@@ -164,6 +194,9 @@ class KubernetesPlugin:
 
 
 MAX_CHASE = 8  # CoreDNS: at most 8 CNAMEs in a chain
+BIG_ANSWER = 64  # records from which an answer is kept for the snapshot's lifetime
+BIG_ANSWERS_KEPT = 256
+UNRESOLVED_TTL = 5  # seconds an ExternalName answer without its target's records is kept
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR
 CHASED_TYPES = (RType.A, RType.AAAA, RType.TXT)
 

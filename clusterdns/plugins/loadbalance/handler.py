@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from cachetools import LRUCache
 
-from clusterdns.dns.records import RType
+from clusterdns.dns.records import Answer, RType
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.loadbalance.rotate import (
     balance_answer,
@@ -19,6 +19,9 @@ from clusterdns.plugins.loadbalance.rotate import (
 REMEMBERED_QUESTIONS = 4096
 ROTATIONS_KEPT = 4  # orderings of one answer the pre-encoded replies cycle through
 _ROTATED = (RType.A, RType.AAAA)
+_AT_MOST_ONE = (b"\x00\x00", b"\x00\x01")  # ANCOUNT bytes of a reply with 0 or 1 answers
+BIG_SECTION = 64  # answer records from which the orders are made once and kept
+BIG_ANSWERS_KEPT = 64
 
 
 class LoadBalanceHandler:
@@ -30,6 +33,7 @@ class LoadBalanceHandler:
         # One counter per question, not one per plugin: clients ask A and AAAA in pairs, and a
         # shared counter would give each of the two only every other turn.
         self._turns: LRUCache[tuple[str, int], int] = LRUCache(maxsize=remembered)
+        self._big: dict[int, tuple[Answer, tuple[Answer, ...]]] = {}
 
     async def serve(self, request: Request, next: Next) -> Response:
         """Ask `next`, then reorder the reply's records."""
@@ -48,6 +52,8 @@ class LoadBalanceHandler:
             # CNAMEs still go first, but the order is the same on every query: still cacheable.
             ordered = balance_answer(answer, 0)
             return response if ordered == answer else replace(response, answer=ordered)
+        if len(answer.answer) >= BIG_SECTION:
+            return self._balance_big(request, response, answer)
         turn = self._take_turn(request)
         # DESIGN §3: rather than shuffle per query, offer a few rotations; the server keeps
         # them all pre-encoded and cycles through them.
@@ -55,7 +61,29 @@ class LoadBalanceHandler:
         rotations = tuple(balance_answer(answer, turn + k) for k in range(1, distinct))
         return replace(response, answer=balance_answer(answer, turn), rotations=rotations)
 
+    def _balance_big(self, request: Request, response: Response, answer: Answer) -> Response:
+        """A big answer (a large headless Service) in one of ROTATIONS_KEPT orders, made once.
+
+        Reordering 2,000 records per query would hold the loop for milliseconds; instead the
+        orders start a quarter of the records apart, are kept per answer object (the
+        kubernetes plugin hands out the same one while its snapshot lasts), and cycle.
+        """
+        turn = self._take_turn(request) % ROTATIONS_KEPT
+        kept = self._big.get(id(answer))
+        if kept is None or kept[0] is not answer:
+            step = max(1, len(answer.answer) // ROTATIONS_KEPT)
+            orders = tuple(balance_answer(answer, k * step) for k in range(ROTATIONS_KEPT))
+            if len(self._big) >= BIG_ANSWERS_KEPT:
+                self._big.pop(next(iter(self._big)))
+            kept = (answer, orders)
+            self._big[id(answer)] = kept
+        orders = kept[1]
+        rotations = tuple(orders[(turn + k) % ROTATIONS_KEPT] for k in range(1, ROTATIONS_KEPT))
+        return replace(response, answer=orders[turn], rotations=rotations)
+
     def _balance_wire(self, request: Request, response: Response, wire: bytes) -> Response:
+        if wire[6:8] in _AT_MOST_ONE:
+            return response  # one answer record or none: no order to change, nothing to walk
         found = wire_plan(wire)
         if found is None:
             return response
@@ -69,7 +97,10 @@ class LoadBalanceHandler:
             return response
         if plan.varies:
             self._turns[key] = turn + 1
-        return response if balanced is wire else replace(response, wire=balanced)
+        if balanced is wire:
+            return response
+        # An order that changes per query must not be pre-encoded as one order.
+        return replace(response, wire=balanced, cacheable=response.cacheable and not plan.varies)
 
     def _take_turn(self, request: Request) -> int:
         key = (request.query.name, request.query.qtype)

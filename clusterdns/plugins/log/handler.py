@@ -1,10 +1,11 @@
 """The `log` handler: one INFO line on the `clusterdns.plugins.log` logger per logged query."""
 
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from clusterdns.clock import Clock
-from clusterdns.dns.message import TCP_MAX_MESSAGE, UDP_MIN_PAYLOAD
+from clusterdns.dns.message import TCP_MAX_MESSAGE, UDP_MIN_PAYLOAD, encode_answer
 from clusterdns.dns.mnemonics import class_text, rcode_text, type_text
 from clusterdns.dns.names import is_subdomain
 from clusterdns.dns.records import Answer, Rcode
@@ -42,8 +43,7 @@ class LogHandler:
             # The client gets a SERVFAIL for this (from `errors` or the server): log that.
             self._record(request, Response(self.name, answer=Answer(Rcode.SERVFAIL)), start)
             raise
-        self._record(request, response, start)
-        return response
+        return self._record(request, response, start)
 
     def line(self, request: Request, response: Response, elapsed: float) -> str:
         """The log line for `request` answered by `response` after `elapsed` seconds."""
@@ -81,12 +81,18 @@ class LogHandler:
             return True
         return 0 < self.config.min_duration < elapsed
 
-    def _record(self, request: Request, response: Response, start: float) -> None:
+    def _record(self, request: Request, response: Response, start: float) -> Response:
+        """Log the query if wanted; the response, with its encoding kept for the server."""
         elapsed = round(self._clock.monotonic() - start, 9)  # whole nanoseconds, as Go
         try:
             if self._wanted(request, response, elapsed):
+                if response.answer is not None and response.encoded is None:
+                    # {rsize} needs the reply's bytes; the server reuses them (one encode).
+                    encoded = encode_answer(request.query, response.answer, TCP_MAX_MESSAGE)
+                    response = replace(response, encoded=encoded)
                 QUERY_LOG.info("%s", self.line(request, response, elapsed))
         except Exception:
             # The reply is good even if its log line is not: never fail a query over it.
             self.failures += 1
             logger.exception("log: cannot describe the reply to %s", request.query.name)
+        return response

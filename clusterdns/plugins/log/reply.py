@@ -88,7 +88,7 @@ def reply_facts(query: Query, response: Response) -> ReplyFacts | None:
     """Rcode, flags and size of the reply; None when there is no readable header."""
     if response.answer is not None:
         # CoreDNS's {rsize} is the size before the server cuts a reply to fit UDP.
-        wire = encode_answer(query, response.answer, TCP_MAX_MESSAGE)
+        wire = response.encoded or encode_answer(query, response.answer, TCP_MAX_MESSAGE)
         flags = int.from_bytes(wire[2:4], "big")
         return ReplyFacts(int(response.answer.rcode), flags, len(wire))
     wire = response.wire or b""

@@ -252,7 +252,35 @@ async def test_structured_answer_hit_decrements_ttl(clock: FakeClock) -> None:
     assert upstream.calls == 1
     assert hit.answer is not None
     assert [r.zone_line() for r in hit.answer.answer] == [f"{WEB} 20 IN A 10.0.0.7"]
-    assert hit.answer.authoritative and not hit.cacheable and hit.plugin == "cache"
+    assert hit.answer.authoritative and hit.plugin == "cache"
+    # The server may pre-encode the hit only until its TTL next counts down.
+    assert hit.cacheable and hit.ttl is not None and 0 < hit.ttl <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "after", "kept_for"),
+    [
+        pytest.param("cache", 10.0, 1.0, id="stored-on-a-whole-second"),
+        pytest.param("cache", 10.25, 0.75, id="until-the-next-whole-second"),
+        pytest.param("cache {\n    prefetch 2\n}", 10.0, None, id="prefetch-must-see-hits"),
+        pytest.param("cache {\n    serve_stale\n}", 10.0, None, id="serve-stale-must-see-hits"),
+    ],
+)
+async def test_hits_say_how_long_a_pre_encoded_copy_stays_true(
+    clock: FakeClock, text: str, after: float, kept_for: float | None
+) -> None:
+    cache = Cache(text, clock)
+    upstream = Scripted(kubernetes(ttl=30))
+    await cache.ask(request(WEB), upstream)
+    clock.advance(after)
+    hit = await cache.ask(request(WEB), upstream)
+    assert hit.cacheable is (kept_for is not None)
+    assert hit.ttl == kept_for
+    if kept_for is not None:
+        assert hit.on_hit is not None
+        before = cache.metric("coredns_cache_hits_total", type="success")
+        hit.on_hit()  # what the server calls for each pre-encoded copy it serves
+        assert cache.metric("coredns_cache_hits_total", type="success") == before + 1
 
 
 async def test_structured_answer_capped_keeps_cacheable(clock: FakeClock) -> None:

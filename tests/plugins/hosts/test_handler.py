@@ -242,12 +242,12 @@ async def test_a_file_that_goes_away_or_bad_keeps_the_last_good_and_logs_once(
 async def test_reload_zero_starts_no_poll_and_default_is_five_seconds(tmp_path: Path) -> None:
     never = make(tmp_path, "reload 0\n")
     await never.start()
-    assert never._task is None
+    assert not never._poller.running
     default = make(tmp_path)
     assert default.config.reload == 5.0
     await default.start()
     try:
-        assert default._task is not None and not default._task.done()
+        assert default._poller.running
     finally:
         await default.stop()
-    assert default._task is None
+    assert not default._poller.running

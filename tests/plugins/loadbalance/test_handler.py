@@ -272,3 +272,24 @@ async def test_safe_wire_built_by_hand_rotates() -> None:
     assert (await ask(handler, request, Response("f", wire=wire))).wire == message(
         [second, A_OWNED_BY_QUESTION]
     )
+
+
+async def test_big_answers_cycle_through_a_few_orders_made_once() -> None:
+    handler = LoadBalanceHandler()
+    request = build_request(WEB)
+    many = Response(
+        "kubernetes",
+        answer=Answer(
+            Rcode.NOERROR,
+            tuple(address(WEB, f"10.1.{i // 256}.{i % 256}") for i in range(400)),
+            authoritative=True,
+        ),
+        cacheable=True,
+    )
+    served = [await ask(handler, request, many) for _ in range(8)]
+    firsts = [lines(r.answer)[0] for r in served]
+    # Four orders a quarter of the records apart, in turn; the same objects the second time.
+    assert firsts[:4] == [f"{WEB} 30 IN A 10.1.{k // 256}.{k % 256}" for k in (0, 100, 200, 300)]
+    assert all(a.answer is b.answer for a, b in zip(served[:4], served[4:], strict=True))
+    assert sorted(lines(served[1].answer)) == sorted(lines(many.answer))
+    assert len(served[0].rotations) == 3
