@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.servers import REPO, ServerProcess, free_port, proc_sample, running
+from bench.servers import REPO, ProcessSample, ServerProcess, free_port, proc_sample, running
 from tests.fakes.kube_api import FakeKubeAPI, endpoint_slice, namespace, service
 
 NAMESPACES = 100
@@ -77,6 +77,19 @@ def churn(api: FakeKubeAPI, services: int, rate: float, seconds: float) -> int:
     return changes
 
 
+def flood(server: ServerProcess, services: int, count: int, folder: Path) -> ProcessSample:
+    """Send `count` never-repeated names below the Services once (dnsperf, pinned to core 1)."""
+    queries = folder / "flood.txt"
+    with queries.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            s = i % services
+            out.write(f"r{i:07d}.svc-{s}.ns{s % NAMESPACES}.svc.cluster.local A\n")
+    command = ["taskset", "-c", "1", "dnsperf", "-s", "127.0.0.1", "-p", str(server.port)]
+    command += ["-d", str(queries), "-n", "1", "-q", "200", "-t", "2"]
+    subprocess.run(command, capture_output=True, timeout=600, check=True)
+    return proc_sample(server.pid)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the sync benchmark and print a Markdown report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -84,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="slice changes per second")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the churn phase")
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--flood",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after ready, send N never-repeated names (dnsperf) and report RSS and peak",
+    )
     args = parser.parse_args(argv)
 
     api = FakeKubeAPI()
@@ -117,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                 timeout=10,
                 check=False,
             ).stdout.strip()
+            flooded = flood(server, args.services, args.flood, Path(tmp)) if args.flood else None
             changed = churn(api, args.services, args.rate, args.seconds)
             url = f"http://127.0.0.1:{http_port}/metrics"
             metrics = urllib.request.urlopen(url, timeout=10).read().decode()
@@ -137,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         f"| {at_ready.rss_kib / 1024:.1f} | "
         f"{after.hwm_kib / 1024:.1f} | {answer or 'NO ANSWER'} |\n"
     )
+    if flooded is not None:
+        print(
+            f"Flood: {args.flood:,} never-repeated names: RSS {at_ready.rss_kib / 1024:.1f} → "
+            f"{flooded.rss_kib / 1024:.1f} MiB, peak {flooded.hwm_kib / 1024:.1f} MiB\n"
+        )
     print(
         f"Churn: {changed} slice changes at {args.rate:g}/s; {observed} observations of "
         f"coredns_kubernetes_dns_programming_duration_seconds: mean {mean}, p50 {p50}, "
