@@ -1,5 +1,6 @@
 """`clusterdns serve`'s flags as a Corefile: kind's default Corefile, fed as the flags say."""
 
+import argparse
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,37 @@ class ServeOptions:
     tcp_max_per_client: int = DEFAULT_TCP_LIMITS.max_per_client
     http_addr: str | None = None
     resolv_conf: str = "/etc/resolv.conf"
+
+
+def add_api_flags(parser: argparse.ArgumentParser, title: str) -> None:
+    """The flags that say which Kubernetes API to read (`serve`, `explain`, `zone`)."""
+    api = parser.add_argument_group(
+        title,
+        "Order: --api-server, else --kubeconfig or $KUBECONFIG, else the pod's service account.",
+    )
+    api.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
+    api.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
+    api.add_argument(
+        "--api-server", metavar="URL", help="API server URL, e.g. https://1.2.3.4:6443"
+    )
+    api.add_argument("--token-file", metavar="PATH", help="bearer token for --api-server")
+    api.add_argument("--ca-file", metavar="PATH", help="CA bundle for --api-server")
+    api.add_argument(
+        "--insecure-skip-tls-verify", action="store_true", help="do not verify --api-server's TLS"
+    )
+
+
+def add_upstream_flag(parser: argparse.ArgumentParser) -> None:
+    """`--upstream IP[:PORT]`, repeatable: where names outside the cluster zones go."""
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="IP[:PORT]",
+        help="resolver for other names: an IP address, optionally with :PORT ([IPv6]:PORT); "
+        "not a host name, as with CoreDNS's forward; repeatable "
+        "(default: the nameservers of /etc/resolv.conf)",
+    )
 
 
 def _quote(text: str) -> str:
