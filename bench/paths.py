@@ -30,11 +30,12 @@ from bench.generate import (
     write_zone,
 )
 from bench.servers import REPO
-from clusterdns.app import App, ServeOptions
+from clusterdns.app import App
 from clusterdns.dns.message import decode_query, encode_answer
 from clusterdns.plugins.kubernetes.answer import answer
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.source import ManifestSource, publish_objects
+from clusterdns.serve_flags import ServeOptions, serve_app
 from clusterdns.server.dispatch import Dispatcher
 from clusterdns.server.hotpath import AnswerCache
 
@@ -86,12 +87,10 @@ def main(argv: list[str] | None = None) -> int:
 def prepare(zone: Path, queries: Path) -> tuple[App, list[bytes]]:
     """An `App` serving `zone`, and the distinct queries of `queries` as wire messages."""
     options = ServeOptions(manifests=(str(zone),), upstreams=("127.0.0.1:9",))
-    app = App.from_options(options)
+    app = serve_app(options)
     plugin = kubernetes_of(app)
     assert isinstance(plugin.source, ManifestSource)
     publish_objects(plugin.store, plugin.holder, plugin.source.objects, serial=1)
-    server = app.servers[0]
-    app.dispatchers.append(Dispatcher(server.blocks, AnswerCache(), server.counters))
     distinct = dict.fromkeys(tuple(line.split()) for line in queries.read_text().splitlines())
     wires = [wire_query(name, qtype, i & 0xFFFF) for i, (name, qtype) in enumerate(distinct)]
     return app, wires
@@ -99,14 +98,16 @@ def prepare(zone: Path, queries: Path) -> tuple[App, list[bytes]]:
 
 def kubernetes_of(app: App) -> KubernetesPlugin:
     """The app's kubernetes plugin."""
-    (plugin,) = app.plugins("kubernetes")
+    (plugin,) = app.servers[0].named("kubernetes")
     assert isinstance(plugin, KubernetesPlugin)
     return plugin
 
 
 async def measure(app: App, wires: list[bytes], top: int) -> str:
     """Time each path over `wires`, then profile the miss path."""
-    dispatcher, cache = app.dispatcher, app.dispatcher.answers
+    server = app.servers[0]  # not listening: its dispatcher is made here, as a listener's is
+    dispatcher = Dispatcher(server.blocks, AnswerCache(), server.counters, app.clock)
+    cache = dispatcher.answers
 
     async def answer_all(queries: list[bytes]) -> None:
         for data in queries:

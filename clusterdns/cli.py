@@ -6,16 +6,18 @@ import sys
 from pathlib import Path
 
 from clusterdns import __version__
-from clusterdns.app import (
-    App,
-    ServeOptions,
-    check_flags,
-    configure_logging,
-    run,
-    tune_allocator,
-)
-from clusterdns.config import supported
+from clusterdns.app import App, run
 from clusterdns.errors import ConfigError
+from clusterdns.process import configure_logging, tune_allocator
+from clusterdns.registry import supported
+from clusterdns.serve_flags import (
+    ServeOptions,
+    add_api_flags,
+    add_upstream_flag,
+    check_flags,
+    serve_app,
+    serve_corefile,
+)
 
 
 def build_serve_parser() -> argparse.ArgumentParser:
@@ -33,20 +35,7 @@ def build_serve_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="YAML/JSON manifest files or folders (e.g. a `kubectl get -o yaml` dump)",
     )
-    api = parser.add_argument_group(
-        "live cluster (used when --manifests is not given)",
-        "Order: --api-server, else --kubeconfig or $KUBECONFIG, else the pod's service account.",
-    )
-    api.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
-    api.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
-    api.add_argument(
-        "--api-server", metavar="URL", help="API server URL, e.g. https://1.2.3.4:6443"
-    )
-    api.add_argument("--token-file", metavar="PATH", help="bearer token for --api-server")
-    api.add_argument("--ca-file", metavar="PATH", help="CA bundle for --api-server")
-    api.add_argument(
-        "--insecure-skip-tls-verify", action="store_true", help="do not verify --api-server's TLS"
-    )
+    add_api_flags(parser, "live cluster (used when --manifests is not given)")
     parser.add_argument(
         "--http-addr",
         metavar="HOST:PORT",
@@ -62,15 +51,7 @@ def build_serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dns-port", type=int, default=53, metavar="PORT", help="UDP and TCP port (default 53)"
     )
-    parser.add_argument(
-        "--upstream",
-        action="append",
-        default=[],
-        metavar="IP[:PORT]",
-        help="resolver for other names: an IP address, optionally with :PORT ([IPv6]:PORT); "
-        "not a host name, as with CoreDNS's forward; repeatable "
-        "(default: the nameservers of /etc/resolv.conf)",
-    )
+    add_upstream_flag(parser)
     parser.add_argument("--ttl", type=int, default=30, help="TTL of cluster records (default 30)")
     parser.add_argument(
         "--tcp-idle-timeout",
@@ -186,13 +167,11 @@ def _serve(argv: list[str]) -> int:
     try:
         check_flags(options)  # before logging is set up: a typo costs nothing to report
         if args.print_corefile:
-            from clusterdns.app import serve_corefile
-
             print(serve_corefile(options), end="")
             return 0
         configure_logging()
         tune_allocator()
-        asyncio.run(run(App.from_options(options)))
+        asyncio.run(run(serve_app(options)))
     except ConfigError as exc:
         return _fail(str(exc))
     return 0

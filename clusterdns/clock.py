@@ -1,4 +1,9 @@
-"""The only reader of the system clock: `Clock` and its real implementation."""
+"""`Clock` and its real implementation: how code that expires, retries or stamps reads time.
+
+Everything that decides by time takes a `Clock`, so tests advance a fake one. The one other
+reader is the dispatcher, which times each query with `time.perf_counter` for the request
+duration histogram: a measurement, never a decision.
+"""
 
 import time
 from typing import Protocol

@@ -1,5 +1,6 @@
-"""What a plugin is: request and response values, handler and lifecycle protocols, the order."""
+"""What a plugin is: request and response values, the hooks a server calls, the order."""
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from clusterdns.clock import Clock
 from clusterdns.dns.message import Query
 from clusterdns.dns.records import Answer
+from clusterdns.server.connections import TcpLimits
 
 # CoreDNS plugin.cfg order: execution order, whatever order the Corefile lists them in.
 PLUGIN_ORDER = (
@@ -89,6 +91,7 @@ class Response:
 Next = Callable[[Request], Awaitable[Response]]
 
 
+@runtime_checkable
 class Handler(Protocol):
     """A plugin's query handler: answer, or pass the request to `next`."""
 
@@ -118,6 +121,52 @@ class ReadyReporter(Protocol):
 
     def ready(self) -> bool:
         """True when ready."""
+        ...
+
+
+@runtime_checkable
+class ReadyDescriber(Protocol):
+    """A ready reporter that can say what it waits for, or sum up what it serves."""
+
+    def describe_ready(self) -> str:
+        """One line: the wait while not ready, a short summary once ready."""
+        ...
+
+
+@runtime_checkable
+class AwaitsReady(Protocol):
+    """A plugin a reload waits for before swapping it in (CoreDNS waits for the first sync)."""
+
+    async def wait_ready(self) -> None:
+        """Return once the plugin can answer."""
+        ...
+
+
+@runtime_checkable
+class Aimed(Protocol):
+    """A plugin that needs the address its server was bound to (`loop` probes it)."""
+
+    def aim(self, address: tuple[str, int]) -> None:
+        """Take the first address bound for the server's port."""
+        ...
+
+
+@runtime_checkable
+class Lameduck(Protocol):
+    """A plugin asking to keep answering for a while after SIGTERM (`health { lameduck }`)."""
+
+    @property
+    def lameduck(self) -> float:
+        """Seconds to keep answering."""
+        ...
+
+
+@runtime_checkable
+class TcpTuning(Protocol):
+    """A plugin that changes its server's TCP connection limits (`timeouts`)."""
+
+    def tune_tcp(self, limits: TcpLimits) -> TcpLimits:
+        """`limits` as this plugin sets them."""
         ...
 
 
@@ -153,6 +202,18 @@ class Shared:
         if not isinstance(found, kind):
             raise TypeError(f"shared {key!r} is a {type(found).__name__}, not {kind.__name__}")
         return found
+
+
+@dataclass
+class Reloader:
+    """How a reload happens: where the Corefile is read, what applies a new text (one a process).
+
+    The app fills `read` and `apply` in; the `reload` plugin only decides when.
+    """
+
+    read: Callable[[], str] | None = None
+    apply: Callable[[str], Awaitable[bool]] | None = None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass a controlled one
 
 
 @dataclass(frozen=True)

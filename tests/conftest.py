@@ -7,7 +7,9 @@ import dns.asyncquery
 import dns.message
 import pytest
 
-from clusterdns.app import App, ServeOptions
+from clusterdns.app import App
+from clusterdns.serve_flags import ServeOptions, serve_app
+from clusterdns.server.listener import Listener
 from tests.fakes.upstream import FakeUpstream
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +24,18 @@ def upstream() -> Iterator[FakeUpstream]:
     fake.close()
 
 
+def listener(app: App, server: int = 0) -> Listener:
+    """The listener (sockets, dispatcher, answer stores) of one of `app`'s running servers."""
+    found = app.servers[server].listener
+    assert found is not None, "the app is not listening"
+    return found
+
+
+def plugins(app: App, name: str) -> list[object]:
+    """Every plugin of directive `name` the app runs, across its servers."""
+    return [plugin for server in app.servers for plugin in server.named(name)]
+
+
 @pytest.fixture
 async def served(upstream: FakeUpstream) -> AsyncIterator[App]:
     """clusterdns serving the examples on 127.0.0.1 (UDP+TCP, one free port)."""
@@ -32,7 +46,7 @@ async def served(upstream: FakeUpstream) -> AsyncIterator[App]:
         upstreams=(upstream.address,),
         tcp_idle_timeout=0.5,
     )
-    app = App.from_options(options)
+    app = serve_app(options)
     await app.start()
     yield app
     await app.stop()
@@ -60,3 +74,10 @@ class Client:
 def client(served: App) -> Client:
     """A client for the `served` fixture's port."""
     return Client(served.addresses[0][1])
+
+
+def http_address(app: App) -> tuple[str, int]:
+    """Where the app's first HTTP listener (/health, /ready, /metrics) is bound."""
+    bound = list(app.http.bound.values())
+    assert bound, "no HTTP listener"
+    return bound[0]

@@ -7,6 +7,7 @@ import pytest
 
 from clusterdns.app import App, import_reader
 from clusterdns.errors import ConfigError
+from tests.conftest import plugins
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_an_imported_file_imports_relative_to_its_own_folder(folder: Path) -> No
     (nested / "inner.conf").write_text("hosts {\n    10.0.0.8 inner.test\n}\n")
     text = ".:0 {\n    bind 127.0.0.1\n    import custom/outer.conf\n}\n"
     app = App(text, str(folder / "Corefile"))
-    (hosts,) = app.plugins("hosts")
+    (hosts,) = plugins(app, "hosts")
     assert hosts.inline.v4 == {"inner.test.": ("10.0.0.8",)}  # type: ignore[attr-defined]
 
 

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from clusterdns.corefile.directive import directive_error, expect_args, expect_no_block
 from clusterdns.corefile.lexer import CorefileError
-from clusterdns.corefile.parser import ServerBlock
+from clusterdns.corefile.parser import Directive, ServerBlock
 from clusterdns.dns.names import normalize
 from clusterdns.errors import ConfigError
 
@@ -152,3 +153,25 @@ def _network(host: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
         return ipaddress.ip_network(host, strict=False)
     except ValueError:
         return None
+
+
+def bind_addresses(directive: Directive) -> tuple[str, ...]:
+    """The addresses a `bind` directive names (IPs only; CoreDNS's interface names are not)."""
+    args = expect_args(directive, 1)
+    expect_no_block(directive)
+    addresses = []
+    for text in args:
+        try:
+            addresses.append(str(ipaddress.ip_address(text)))
+        except ValueError:
+            raise directive_error(directive, f"want an IP address, got {text!r}") from None
+    return tuple(addresses)
+
+
+def listen_addresses(block: ServerBlock) -> tuple[str, ...]:
+    """The addresses the `bind` directives of `block` name (none: every address)."""
+    found: tuple[str, ...] = ()
+    for directive in block.directives:
+        if directive.name == "bind":
+            found += bind_addresses(directive)
+    return found

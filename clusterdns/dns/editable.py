@@ -10,11 +10,11 @@ names where RFC 1035 allows it. No dnslib: this is on the per-query path.
 import struct
 from dataclasses import dataclass, replace
 
+from clusterdns.dns.message import HEADER
 from clusterdns.dns.records import RType
 from clusterdns.dns.wire import Section
 from clusterdns.errors import WireError
 
-_HEADER = struct.Struct("!HHHHHH")
 _FIXED = struct.Struct("!HHIH")
 # Data layouts holding names: (bytes before the names, number of names). Only these RFC 1035
 # types may be compressed (RFC 3597 4); SRV (RFC 2782) and DNAME names are written in full.
@@ -55,12 +55,12 @@ class Reply:
 
 def read(wire: bytes) -> Reply:
     """The records of `wire`; WireError when it does not hold exactly one question and records."""
-    if len(wire) < _HEADER.size:
+    if len(wire) < HEADER.size:
         raise WireError("reply shorter than a header")
-    ident, flags, qdcount, ancount, nscount, arcount = _HEADER.unpack_from(wire)
+    ident, flags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(wire)
     if qdcount != 1:
         raise WireError(f"{qdcount} questions in a reply")
-    qname, offset = _read_name(wire, _HEADER.size)
+    qname, offset = _read_name(wire, HEADER.size)
     if offset + 4 > len(wire):
         raise WireError("question cut short")
     qtype, qclass = struct.unpack_from("!HH", wire, offset)
@@ -214,11 +214,11 @@ def write(reply: Reply, question: bytes) -> bytes:
     """`reply` as bytes, with `question` (the client's own name, type and class) as its question."""
     sections = [reply.section(s) for s in Section]
     writer = _Writer()
-    writer.out += _HEADER.pack(reply.id, reply.flags, 1, *(len(s) for s in sections))
+    writer.out += HEADER.pack(reply.id, reply.flags, 1, *(len(s) for s in sections))
     writer.out += question
     qname_end = len(question) - 4
     # Names equal to (or under) the question's compress to it: the client sees its own case.
-    labels, position = _labels_at(question[:qname_end]), _HEADER.size
+    labels, position = _labels_at(question[:qname_end]), HEADER.size
     for index, label in enumerate(labels):
         writer.offsets[tuple(x.lower() for x in labels[index:])] = position
         position += 1 + len(label)

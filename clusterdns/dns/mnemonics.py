@@ -124,3 +124,8 @@ def class_text(rclass: int) -> str:
 def rcode_text(rcode: int) -> str:
     """`NOERROR`, `NXDOMAIN`, ...; the number for rcodes without a name."""
     return _RCODES.get(rcode) or str(rcode)
+
+
+# The named rcodes the header's 4-bit field can carry (RFC 1035 4.1.1, RFC 2136 2.2), in order,
+# so a name's index is its number (forward's `next` takes these).
+HEADER_RCODES = tuple(_RCODES[code] for code in range(11))

@@ -17,7 +17,13 @@ class RType(IntEnum):
     AAAA = 28
     SRV = 33
     OPT = 41
+    IXFR = 251
+    AXFR = 252
     ANY = 255
+
+
+# Zone transfer questions (RFC 1995, RFC 5936): refused or left alone, never answered here.
+ZONE_TRANSFERS = frozenset((RType.IXFR, RType.AXFR))
 
 
 class Rcode(IntEnum):

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
-from clusterdns.app import ServeOptions, serve_corefile
+from clusterdns.app import GENERATED
 from clusterdns.clock import Clock
 from clusterdns.errors import ConfigError, KubeAPIError
 from clusterdns.explain.explanation import explain
@@ -20,6 +20,7 @@ from clusterdns.explain.load import Target, load_target, send_sync
 from clusterdns.explain.question import QuestionError, parse_question
 from clusterdns.explain.render import to_json, to_text
 from clusterdns.explain.zonefile import zone_file
+from clusterdns.serve_flags import ServeOptions, add_api_flags, add_upstream_flag, serve_corefile
 
 USAGE_ERROR = 2
 SOURCE_ERROR = 1
@@ -42,22 +43,8 @@ def _source_flags(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="a YAML/JSON manifest file or folder (repeatable)",
     )
-    api = parser.add_argument_group("live cluster (read once: one list per resource, no watch)")
-    api.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (default $KUBECONFIG)")
-    api.add_argument("--context", metavar="NAME", help="kubeconfig context to use")
-    api.add_argument("--api-server", metavar="URL", help="API server URL")
-    api.add_argument("--token-file", metavar="PATH", help="bearer token for --api-server")
-    api.add_argument("--ca-file", metavar="PATH", help="CA bundle for --api-server")
-    api.add_argument(
-        "--insecure-skip-tls-verify", action="store_true", help="do not verify --api-server's TLS"
-    )
-    parser.add_argument(
-        "--upstream",
-        action="append",
-        default=[],
-        metavar="HOST[:PORT]",
-        help="resolver for other names, as for serve (default: /etc/resolv.conf)",
-    )
+    add_api_flags(parser, "live cluster (read once: one list per resource, no watch)")
+    add_upstream_flag(parser)
     parser.add_argument("--ttl", type=int, default=30, help="TTL of cluster records (default 30)")
     parser.add_argument(
         "-conf",
@@ -127,7 +114,7 @@ def _corefile(args: argparse.Namespace) -> tuple[str, str]:
         upstreams=tuple(args.upstream),
         ttl=args.ttl,
     )
-    return serve_corefile(options), "serve flags"
+    return serve_corefile(options), GENERATED
 
 
 class _Usage(Exception):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from clusterdns.app import App
+from clusterdns.assembly import Server
 from clusterdns.clock import Clock
-from clusterdns.config import Server
 from clusterdns.errors import ObjectError
 from clusterdns.plugin import Lifecycle
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin

@@ -6,9 +6,9 @@ from dataclasses import dataclass, replace
 from clusterdns.dns.message import TCP_MAX_MESSAGE, Edns, decode_query, encode_answer, encode_query
 from clusterdns.dns.mnemonics import type_text
 from clusterdns.dns.names import normalize
-from clusterdns.dns.records import Answer, Rcode, Record, RType, Target
+from clusterdns.dns.records import ZONE_TRANSFERS, Answer, Rcode, Record, RType, Target
 from clusterdns.plugins.kubernetes.answer import answer
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot
 
 # dig's defaults: recursion desired, EDNS0 with a 1232-byte payload (DNS flag day 2020).
@@ -20,7 +20,6 @@ _TYPE_NUMBER = re.compile(r"^TYPE([0-9]{1,5})$")
 # Mirrors the kubernetes handler: CNAMEs it chases, and how far (CoreDNS: 8 links).
 CHASED_TYPES = (RType.A, RType.AAAA, RType.TXT)
 MAX_CHASE = 8
-ZONE_TRANSFERS = (251, 252)
 # Named types live below 300 and at 32768-32769 (TA, DLV): the mnemonics table's reverse.
 _TYPE_NUMBERS: dict[str, int] = {
     type_text(n): n

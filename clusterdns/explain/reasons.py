@@ -20,7 +20,7 @@ from clusterdns.explain.why import (
     suggest_elsewhere,
 )
 from clusterdns.explain.why import type_name as _t
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
+from clusterdns.plugins.kubernetes.options import KubernetesConfig, is_reverse_zone
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, live_slices, owners
 
 __all__ = ["Reason", "Why", "explain_name"]

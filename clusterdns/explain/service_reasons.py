@@ -19,7 +19,7 @@ from clusterdns.explain.why import (
 )
 from clusterdns.explain.why import type_name as _t
 from clusterdns.plugins.kubernetes.objects import Port, Service
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import (
     ZoneSnapshot,
     live_slices,

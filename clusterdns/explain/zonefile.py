@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from clusterdns.dns.names import longest_zone, reverse_pointer
 from clusterdns.dns.records import Record, RType
 from clusterdns.plugins.kubernetes.answer import answer
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig, is_reverse_zone
+from clusterdns.plugins.kubernetes.options import KubernetesConfig, is_reverse_zone
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, ready_endpoints
 from clusterdns.plugins.kubernetes.store import ServiceEntry
 

@@ -21,7 +21,8 @@ from prometheus_client.registry import Collector
 from clusterdns import __version__
 from clusterdns.dns.message import Query
 
-# CoreDNS plugin/metrics/vars: ExponentialBuckets(0.00025, 2, 16) for request durations.
+# CoreDNS plugin.TimeBuckets (ExponentialBuckets(0.00025, 2, 16), 0.25 ms to 8 s): request
+# durations here, and forward's request durations.
 DURATION_BUCKETS = tuple(0.00025 * 2**i for i in range(16))
 # CoreDNS plugin/metrics/vars: the buckets of request_size_bytes and response_size_bytes.
 SIZE_BUCKETS = (0, 100, 200, 300, 400, 511, 1023, 2047, 4095, 8291, 16e3, 32e3, 48e3, 64e3)

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from clusterdns.app import ServeOptions, serve_corefile
 from clusterdns.chain import Chain
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType
 from clusterdns.explain.explanation import explain
 from clusterdns.explain.load import Target, load_target
 from clusterdns.explain.question import parse_question
 from clusterdns.plugin import Next, Request, Response
+from clusterdns.serve_flags import ServeOptions, serve_corefile
 from clusterdns.server.dispatch import ServerBlock
 from tests.fakes.plugins import FakeClock
 

@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from clusterdns.app import App, ServeOptions, serve_corefile
+from clusterdns.app import App
 from clusterdns.dns.message import answer_records
 from clusterdns.explain.explanation import explain
 from clusterdns.explain.load import load_target, send_sync
 from clusterdns.explain.question import parse_question
+from clusterdns.serve_flags import ServeOptions, serve_app, serve_corefile
 from tests.explain.test_reasons import MANIFESTS
 from tests.fakes.plugins import FakeClock
 from tests.fakes.upstream import FakeUpstream
@@ -42,7 +43,7 @@ async def server(upstream: FakeUpstream) -> AsyncIterator[App]:
     """`serve` over the answer tables' manifests, its SOA serial fixed by a FakeClock."""
     # The upstream has nothing for the ExternalName target: the reply is the CNAME alone.
     upstream.script("docs.example.com.", "servfail")
-    app = App.from_options(options(upstream), clock=FakeClock(NOW))
+    app = serve_app(options(upstream), clock=FakeClock(NOW))
     await app.start()
     yield app
     await app.stop()

@@ -14,7 +14,7 @@ from clusterdns.app import App
 from clusterdns.errors import ConfigError
 from clusterdns.plugin import Shared
 from clusterdns.plugins.kubernetes.reflector import ReflectorSettings
-from tests.conftest import Client
+from tests.conftest import Client, plugins
 from tests.fakes.kube_api import FakeKubeAPI, namespace, service
 from tests.fakes.ports import free_port
 from tests.fakes.upstream import FakeUpstream
@@ -57,7 +57,7 @@ async def start(text: str, api: FakeKubeAPI, tmp_path: Path, name: str = "Corefi
 
 
 async def wait_ready(app: App) -> None:
-    for plugin in app.plugins("kubernetes"):
+    for plugin in plugins(app, "kubernetes"):
         async with asyncio.timeout(10):
             await plugin.wait_ready()  # type: ignore[attr-defined]
 
@@ -153,12 +153,12 @@ async def test_reload_swaps_the_chain_and_a_bad_file_keeps_it(
         client = Client(port)
         name = "kubernetes.default.svc.cluster.local."
         assert (await client.ask(name)).answer[0].ttl == 30
-        (reload,) = app.plugins("reload")
+        (reload,) = plugins(app, "reload")
         (tmp_path / "Corefile").write_text(text.replace("ttl 30", "ttl 5"))
         assert await reload.check_once()  # type: ignore[attr-defined]
         assert (await client.ask(name)).answer[0].ttl == 5
         (tmp_path / "Corefile").write_text(text.replace("ttl 30", "ttl 99999"))
-        (reload,) = app.plugins("reload")  # the reload replaced the plugin instances
+        (reload,) = plugins(app, "reload")  # the reload replaced the plugin instances
         assert await reload.check_once()  # type: ignore[attr-defined]
         assert (await client.ask(name)).answer[0].ttl == 5  # kept the running chain
         assert app.collector.reload_failures == 1
@@ -172,7 +172,7 @@ async def test_loop_is_detected(api: FakeKubeAPI, tmp_path: Path) -> None:
     shared = Shared()
     app = App(text, "Corefile", shared=shared)
     found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-    (loop,) = app.plugins("loop")
+    (loop,) = plugins(app, "loop")
 
     def fatal(message: str) -> None:
         if not found.done():

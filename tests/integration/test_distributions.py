@@ -9,7 +9,7 @@ import pytest
 
 from clusterdns.app import App
 from clusterdns.plugins.hosts.handler import HostsHandler
-from tests.conftest import Client
+from tests.conftest import Client, listener, plugins
 from tests.fakes.kube_api import FakeKubeAPI
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.test_corefile import COREFILES, api, remap, start, wait_ready
@@ -121,7 +121,7 @@ async def test_k3s_default_serves_node_hosts_and_picks_up_a_rewrite(
         fresh.replace(node_hosts)
         (hosts,) = [
             p
-            for p in app.plugins("hosts")
+            for p in plugins(app, "hosts")
             if isinstance(p, HostsHandler) and p.config.path == str(node_hosts)
         ]
         assert await hosts.check_once()
@@ -168,11 +168,11 @@ async def test_a_changed_hosts_file_replaces_pre_encoded_answers(tmp_path: Path)
     try:
         for _ in range(3):  # stored on the second sighting, the third is served pre-encoded
             assert await answers(app, "web.test.") == ("NOERROR", ["web.test. 3600 IN A 10.0.0.1"])
-        assert app.answers.hits == 1
+        assert listener(app).stores[0].hits == 1
         fresh = tmp_path / "hosts.new"
         fresh.write_text("10.0.0.2 web.test\n")
         fresh.replace(path)
-        (hosts,) = app.plugins("hosts")
+        (hosts,) = plugins(app, "hosts")
         assert await hosts.check_once()  # type: ignore[attr-defined]
         assert await answers(app, "web.test.") == ("NOERROR", ["web.test. 3600 IN A 10.0.0.2"])
     finally:

@@ -8,14 +8,15 @@ import dns.message
 import dns.rcode
 import pytest
 
-from clusterdns.app import App, ServeOptions
+from clusterdns.app import App
 from clusterdns.plugin import Shared
 from clusterdns.plugins.kubernetes.feed import ZoneFeed
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.reflector import ReflectorSettings
 from clusterdns.plugins.kubernetes.snapshot import ready_addresses
 from clusterdns.plugins.kubernetes.source import LiveSource
-from tests.conftest import Client
+from clusterdns.serve_flags import ServeOptions, serve_app
+from tests.conftest import Client, http_address, listener, plugins
 from tests.fakes.kube_api import FakeKubeAPI, endpoint_slice, namespace, service
 from tests.fakes.upstream import FakeUpstream
 
@@ -42,14 +43,14 @@ async def running(api: FakeKubeAPI, upstream: FakeUpstream, tmp_path: Path) -> A
     )
     shared = Shared()
     shared.get("kubernetes.reflector", ReflectorSettings, lambda: FAST)
-    app = App.from_options(options, shared=shared)
+    app = serve_app(options, shared=shared)
     await app.start()
     return app
 
 
 def plugin_of(app: App) -> KubernetesPlugin:
     """The app's one kubernetes plugin."""
-    (plugin,) = app.plugins("kubernetes")
+    (plugin,) = plugins(app, "kubernetes")
     assert isinstance(plugin, KubernetesPlugin)
     return plugin
 
@@ -57,7 +58,7 @@ def plugin_of(app: App) -> KubernetesPlugin:
 @pytest.fixture
 async def live(api: FakeKubeAPI, upstream: FakeUpstream, tmp_path: Path) -> AsyncIterator[App]:
     app = await running(api, upstream, tmp_path)
-    await until(app, lambda: app.ready())
+    await until(app, lambda: app.readiness.reply().status == 200)
     yield app
     await app.stop()
 
@@ -95,8 +96,8 @@ async def addresses(app: App, name: str) -> tuple[int, list[str]]:
 
 
 async def http_get(app: App, path: str) -> tuple[int, str]:
-    assert app.http_address is not None
-    reader, writer = await asyncio.open_connection(*app.http_address)
+    assert http_address(app) is not None
+    reader, writer = await asyncio.open_connection(*http_address(app))
     writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     await writer.drain()
     response = (await reader.read()).decode()
@@ -140,7 +141,7 @@ async def test_api_down_at_start_is_servfail_then_answers(
         assert (await http_get(app, "/ready"))[0] == 503
         assert (await http_get(app, "/health")) == (200, "OK")
         api.start()
-        await until(app, app.ready)
+        await until(app, lambda: app.readiness.reply().status == 200)
         assert await addresses(app, WEB) == (dns.rcode.NOERROR, ["10.96.0.50"])
         assert (await http_get(app, "/ready"))[0] == 200
     finally:
@@ -157,7 +158,7 @@ async def test_outage_after_sync_keeps_answers_and_catches_up(live: App, api: Fa
     api.delete("services", service("web"), deliver=False)
     api.add("services", service("new", cluster_ip="10.96.0.51"), deliver=False)
     assert await addresses(live, WEB) == (dns.rcode.NOERROR, ["10.96.0.50"])
-    assert live.ready()
+    assert live.readiness.reply().status == 200
     # ...appear once it can again.
     api.clear_faults()
     api.compact()
@@ -195,11 +196,11 @@ async def test_a_change_keeps_other_pre_encoded_answers(live: App, api: FakeKube
         return service is not None and service.cluster_ips == ("10.96.0.51",)
 
     await until(live, moved)
-    hits = live.answers.hits
+    hits = listener(live).stores[0].hits
     assert await addresses(live, "api.default.svc.cluster.local.") == (
         dns.rcode.NOERROR,
         ["10.96.0.60"],
     )
-    assert live.answers.hits == hits + 1  # still pre-encoded
+    assert listener(live).stores[0].hits == hits + 1  # still pre-encoded
     assert await addresses(live, WEB) == (dns.rcode.NOERROR, ["10.96.0.51"])
-    assert live.answers.hits == hits + 1  # web's old answer was dropped, not served
+    assert listener(live).stores[0].hits == hits + 1  # web's old answer was dropped, not served

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from clusterdns.app import App
-from clusterdns.plugin import Shared
-from clusterdns.plugins.reload.setup import Reloader
-from tests.conftest import Client
+from clusterdns.plugin import Reloader, Shared
+from tests.conftest import Client, listener
 from tests.fakes.ports import free_port
 
 
@@ -97,7 +96,7 @@ async def test_log_added_or_removed_by_reload(
     try:
         assert await app.reload(hosts_block(port, "10.0.0.1", after))
         caplog.clear()
-        hits = app.answers.hits
+        hits = listener(app).stores[0].hits
         for _ in range(3):  # stored on the second sighting, served pre-encoded on the third
             assert await address_on(port) == ["name.test. 3600 IN A 10.0.0.1"]
     finally:
@@ -105,7 +104,7 @@ async def test_log_added_or_removed_by_reload(
     lines = [r for r in caplog.records if r.name.startswith("clusterdns.plugins.log")]
     assert len(lines) == logged
     # Without `log` the repeat is served pre-encoded; with it, every query reaches the chain.
-    assert app.answers.hits - hits == (0 if logged else 1)
+    assert listener(app).stores[0].hits - hits == (0 if logged else 1)
 
 
 class Ticks:

@@ -13,7 +13,7 @@ import pytest
 from clusterdns.app import App
 from clusterdns.plugins.autopath.options import resolv_search
 from clusterdns.plugins.autopath.search import expand
-from tests.conftest import Client
+from tests.conftest import Client, listener
 from tests.fakes.kube_api import FakeKubeAPI, endpoint_slice, namespace, pod, service
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.test_corefile import start, wait_ready
@@ -177,14 +177,14 @@ async def test_a_non_pods_name_error_is_not_served_to_pods(app: App) -> None:
 
 async def test_pre_encoded_external_answers_follow_the_watch(app: App, api: FakeKubeAPI) -> None:
     client = Client(app.addresses[0][1])
-    hits = app.answers.hits
+    hits = listener(app).stores[0].hits
     for _ in range(3):  # stored on the second sighting
         reply = await client.ask("shop.default.example.org.")
         assert sorted(rr.address for rrset in reply.answer for rr in rrset) == [
             "192.0.2.10",
             "203.0.113.7",
         ]
-    assert app.answers.hits == hits + 1  # the third came from the pre-encoded answers
+    assert listener(app).stores[0].hits == hits + 1  # the third came from the pre-encoded answers
     api.modify("services", load_balancer("shop", "203.0.113.9"))
 
     def moved() -> bool:

@@ -15,16 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import generate_latest
 
-from clusterdns.app import App, ServeOptions
+from clusterdns.app import App
 from clusterdns.chain import Chain
 from clusterdns.dns.message import BodyMemo, decode_query, encode_answer
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.source import ManifestSource, publish_objects
+from clusterdns.serve_flags import ServeOptions, serve_app
 from clusterdns.server.dispatch import Dispatcher, ServerBlock, run_now
 from clusterdns.server.hotpath import AnswerCache
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, plugins
 from tests.fakes.plugins import FakeClock
 from tests.fakes.upstream import FakeUpstream
 
@@ -34,8 +35,8 @@ COOKIE = dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"clientck")
 
 
 def _app() -> App:
-    app = App.from_options(ServeOptions(manifests=(str(EXAMPLES),), upstreams=("127.0.0.1:9",)))
-    (plugin,) = app.plugins("kubernetes")
+    app = serve_app(ServeOptions(manifests=(str(EXAMPLES),), upstreams=("127.0.0.1:9",)))
+    (plugin,) = plugins(app, "kubernetes")
     assert isinstance(plugin, KubernetesPlugin) and isinstance(plugin.source, ManifestSource)
     publish_objects(plugin.store, plugin.holder, plugin.source.objects, serial=1)
     return app
@@ -290,7 +291,7 @@ async def test_external_name_answers_say_how_long_they_may_be_kept(
         upstream.script("docs.example.com.", "answer", ("192.0.2.80",))
     else:
         upstream.script("docs.example.com.", "servfail")
-    (plugin,) = served.plugins("kubernetes")
+    (plugin,) = plugins(served, "kubernetes")
     assert isinstance(plugin, KubernetesPlugin)
     query = decode_query(make("docs.demo.svc.cluster.local.", use_edns=False))
 
@@ -382,7 +383,7 @@ async def test_cached_external_names_are_pre_encoded_with_their_ttl_counting_dow
         dns_port=0,
         upstreams=(upstream.address,),
     )
-    app = App.from_options(options, clock=clock)
+    app = serve_app(options, clock=clock)
     await app.start()
     try:
         upstream.script("example.com.", "answer", ("192.0.2.44",))

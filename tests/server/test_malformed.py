@@ -14,6 +14,7 @@ from clusterdns.app import App
 from clusterdns.chain import Chain
 from clusterdns.server.dispatch import Dispatcher, ServerBlock
 from clusterdns.server.hotpath import AnswerCache
+from tests.conftest import listener
 from tests.server.test_wire import raw_udp
 
 QUESTION = b"\x03web\x04demo\x03svc\x07cluster\x05local\x00\x00\x01\x00\x01"
@@ -92,7 +93,7 @@ async def test_random_bytes_never_stop_the_server(served: App) -> None:
         else:
             pytest.fail("no answer to a valid query after the garbage")
     assert dns.message.from_wire(raw).rcode() == dns.rcode.NOERROR
-    assert served.dispatcher.counters.panics == 0
+    assert listener(served).dispatcher.counters.panics == 0
 
 
 _DISPATCHER = Dispatcher([ServerBlock((".",), Chain([]))], AnswerCache())

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from clusterdns.app import App
 from clusterdns.server.metrics import SIZE_BUCKETS, server_label
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, plugins
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.test_live import http_get
 
@@ -42,7 +42,7 @@ def corefile(upstream: str, bind: str = "bind 127.0.0.1") -> str:
 async def app(upstream: FakeUpstream) -> AsyncIterator[App]:
     served = App(corefile(upstream.address), "Corefile")
     await served.start()
-    for plugin in served.plugins("kubernetes"):
+    for plugin in plugins(served, "kubernetes"):
         async with asyncio.timeout(10):
             await plugin.wait_ready()  # type: ignore[attr-defined]
     yield served
@@ -252,7 +252,7 @@ async def test_zone_and_type_labels(case: Labelled) -> None:
     app = App(text, "Corefile")
     await app.start()
     try:
-        for plugin in app.plugins("kubernetes"):
+        for plugin in plugins(app, "kubernetes"):
             async with asyncio.timeout(10):
                 await plugin.wait_ready()  # type: ignore[attr-defined]
         wire = dns.message.make_query(case.name, case.qtype).to_wire()

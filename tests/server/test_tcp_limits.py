@@ -12,8 +12,9 @@ import dns.message
 import dns.rcode
 import pytest
 
-from clusterdns.app import App, ServeOptions
-from tests.conftest import EXAMPLES, Client
+from clusterdns.app import App
+from clusterdns.serve_flags import ServeOptions, serve_app
+from tests.conftest import EXAMPLES, Client, listener
 from tests.fakes.upstream import FakeUpstream
 
 NAME = "web.demo.svc.cluster.local."
@@ -29,7 +30,7 @@ async def serving(upstream: FakeUpstream, **tcp: float) -> AsyncIterator[App]:
         upstreams=(upstream.address,),
         **{f"tcp_{key}": value for key, value in tcp.items()},  # type: ignore[arg-type]
     )
-    app = App.from_options(options)
+    app = serve_app(options)
     await app.start()
     try:
         yield app
@@ -110,8 +111,8 @@ async def test_client_that_pipelines_and_never_reads_is_disconnected(
             with contextlib.suppress(ConnectionError):
                 await asyncio.wait_for(loop.sock_sendall(sock, frame() * 20_000), 20)
             assert await hung_up(sock, within=20)
-        assert app.tcp[0].stats.write_timeouts == 1
-        assert len(app.tcp[0].table) == 0
+        assert listener(app).tcp[0].stats.write_timeouts == 1
+        assert len(listener(app).tcp[0].table) == 0
         assert (await ask_tcp(port)).rcode() == dns.rcode.NOERROR  # others still served
 
 
@@ -156,8 +157,8 @@ async def test_idle_connections_make_room_for_a_new_client(
             reply = await asyncio.wait_for(exchange(newcomer), 1.0)
             assert reply.rcode() == dns.rcode.NOERROR
             assert loop.time() - started < 1.0
-            assert len(app.tcp[0].table) == crowd.survivors
-            assert app.tcp[0].stats.evicted == crowd.evicted
+            assert len(listener(app).tcp[0].table) == crowd.survivors
+            assert listener(app).tcp[0].stats.evicted == crowd.evicted
             if crowd.evicted:
                 assert await hung_up(held[0], within=5)  # the oldest went first
 
@@ -177,8 +178,8 @@ async def test_new_connection_is_refused_when_every_connection_is_busy(
             newcomer = await connect(port)
             with closing_all([newcomer]):
                 assert await hung_up(newcomer, within=5)
-            assert app.tcp[0].stats.refused == 1
-            assert len(app.tcp[0].table) == 2
+            assert listener(app).tcp[0].stats.refused == 1
+            assert len(listener(app).tcp[0].table) == 2
 
 
 async def test_listen_backlog_holds_an_unpaced_burst(upstream: FakeUpstream) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from clusterdns.dns.names import ROOT, is_subdomain, longest_zone
 from clusterdns.dns.records import Answer, Rcode, Record, RType, Target
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 
 
 def kubernetes_search(

@@ -17,6 +17,7 @@ from clusterdns.plugin import Next, Request, Response, SetupContext
 from clusterdns.plugins.cache import wire
 from clusterdns.plugins.cache.entry import Entry, answer_entry, wire_entry, with_ttl
 from clusterdns.plugins.cache.metrics import CacheMetrics
+from clusterdns.plugins.cache.options import CacheConfig
 from clusterdns.plugins.cache.policy import (
     Kind,
     Shape,
@@ -25,7 +26,6 @@ from clusterdns.plugins.cache.policy import (
     message_ttl,
     shape_of_answer,
 )
-from clusterdns.plugins.cache.setup import CacheConfig
 
 logger = logging.getLogger(__name__)
 

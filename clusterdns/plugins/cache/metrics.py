@@ -29,10 +29,6 @@ class CacheSeries:
     success: TypeMetrics
     denial: TypeMetrics
 
-    def of(self, cache: str) -> TypeMetrics:
-        """The series of cache type `cache`."""
-        return self.success if cache == "success" else self.denial
-
 
 class CacheMetrics:
     """The metric families, made once per process and shared by every `cache` stanza."""

@@ -8,13 +8,11 @@ foreign wire replies reduce to.
 from dataclasses import dataclass
 from enum import Enum
 
-from clusterdns.dns.records import Answer, Rcode, RType, Soa
+from clusterdns.dns.records import ZONE_TRANSFERS, Answer, Rcode, RType, Soa
 
 # CoreDNS dnsutil.MaximumDefaulTTL and MinimalDefaultTTL.
 MAX_DEFAULT_TTL = 3600
 MIN_DEFAULT_TTL = 5
-_AXFR = 252
-_IXFR = 251
 
 
 class Kind(Enum):
@@ -75,7 +73,7 @@ def shape_of_answer(answer: Answer) -> Shape:
 
 def classify(shape: Shape, qtype: int) -> Kind:
     """CoreDNS response.Typify, without its DNSSEC signature-expiry check."""
-    if qtype in (_AXFR, _IXFR):
+    if qtype in ZONE_TRANSFERS:
         return Kind.OTHER
     if shape.answers and shape.rcode == Rcode.NOERROR:
         return Kind.NO_ERROR

@@ -4,8 +4,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from clusterdns.clock import Clock
 from clusterdns.dns.message import Query
@@ -14,21 +12,11 @@ from clusterdns.dns.records import Answer, Rcode
 from clusterdns.errors import ClusterDNSError
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.errors.consolidate import Consolidator
-
-if TYPE_CHECKING:
-    from clusterdns.plugins.errors.setup import ErrorsConfig
+from clusterdns.plugins.errors.options import ErrorsConfig
 
 logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class ErrorStats:
-    """Plain counters: errors turned into SERVFAIL, and those that were bugs (CoreDNS panics)."""
-
-    errors: int = 0
-    panics: int = 0
 
 
 class ErrorsHandler:
@@ -38,7 +26,6 @@ class ErrorsHandler:
 
     def __init__(self, config: "ErrorsConfig", clock: Clock, sleep: Sleep = asyncio.sleep) -> None:
         self.config = config
-        self.stats = ErrorStats()
         self._clock = clock
         self._sleep = sleep
         self._windows = Consolidator(config.consolidate)
@@ -78,8 +65,6 @@ class ErrorsHandler:
 
     def _report(self, query: Query, exc: Exception) -> None:
         bug = not isinstance(exc, ClusterDNSError)
-        self.stats.errors += 1
-        self.stats.panics += int(bug)
         message = describe(exc)
         now = self._clock.monotonic()
         self.flush(now)  # a window that ended before this error must not count it

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from clusterdns.dns.message import answer_records, make_query
 from clusterdns.dns.names import longest_zone
-from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record
+from clusterdns.dns.records import CLASS_IN, ZONE_TRANSFERS, Answer, Rcode, Record
 from clusterdns.errors import ConfigError
 from clusterdns.periodic import Periodic
 from clusterdns.plugin import Next, Request, Response, ZoneChange
@@ -16,8 +16,6 @@ from clusterdns.plugins.file.zone import Result, Zone, build_zone, lookup
 from clusterdns.plugins.file.zonefile import parse_zone
 
 logger = logging.getLogger(__name__)
-
-ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: refused without a `transfer` plugin, as CoreDNS
 
 
 Sources = dict[str, str]  # every file a load read (the zone file and its includes) → text

@@ -19,7 +19,7 @@ from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.forward.failures import FailureLog
 from clusterdns.plugins.forward.health import HealthChecker, Sleep
 from clusterdns.plugins.forward.metrics import ForwardMetrics, UpstreamMetrics
-from clusterdns.plugins.forward.setup import ForwardConfig, Upstream
+from clusterdns.plugins.forward.options import ForwardConfig, Upstream
 from clusterdns.plugins.forward.upstream import Exchanger, Transport
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from clusterdns.dns.message import encode_query
 from clusterdns.dns.records import RType
 from clusterdns.errors import UpstreamError
 from clusterdns.plugins.forward.metrics import UpstreamMetrics
-from clusterdns.plugins.forward.setup import HealthCheck, Upstream
+from clusterdns.plugins.forward.options import HealthCheck, Upstream
 from clusterdns.plugins.forward.upstream import Exchanger, Transport
 
 logger = logging.getLogger(__name__)

@@ -9,10 +9,9 @@ so dashboards written for either keep working.
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from clusterdns.dns.mnemonics import rcode_text
+from clusterdns.server.metrics import DURATION_BUCKETS
 
 PROXY_NAME = "forward"
-# CoreDNS plugin.TimeBuckets: 0.25 ms to 8 s, doubling.
-TIME_BUCKETS = tuple(0.00025 * 2**i for i in range(16))
 
 
 class ForwardMetrics:
@@ -23,7 +22,7 @@ class ForwardMetrics:
             return Counter(name, doc, labels, registry=registry)
 
         def histogram(name: str, doc: str, labels: tuple[str, ...]) -> Histogram:
-            return Histogram(name, doc, labels, buckets=TIME_BUCKETS, registry=registry)
+            return Histogram(name, doc, labels, buckets=DURATION_BUCKETS, registry=registry)
 
         self.requests = counter(
             "coredns_forward_requests_total", "Counter of requests made per upstream.", ("to",)

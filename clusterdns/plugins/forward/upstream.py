@@ -7,7 +7,7 @@ from typing import Literal, Protocol
 
 from clusterdns.dns.message import TCP_MAX_MESSAGE, summarize_reply
 from clusterdns.errors import HeaderError, UpstreamError
-from clusterdns.plugins.forward.setup import Upstream
+from clusterdns.plugins.forward.options import Upstream
 
 Transport = Literal["udp", "tcp"]
 

@@ -14,7 +14,7 @@ from clusterdns.dns.names import address_from_reverse, labels_below, longest_zon
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Srv, Target
 from clusterdns.plugins.k8s_external.options import ExternalConfig
 from clusterdns.plugins.kubernetes.objects import Service
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, ready_endpoints
 
 NO_PORT = -1  # CoreDNS's sentinel port for a Service without ports: addresses, no SRV

@@ -6,15 +6,13 @@ from dataclasses import replace
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import Directive
 from clusterdns.dns.message import answer_records, make_query
-from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record
+from clusterdns.dns.records import CLASS_IN, ZONE_TRANSFERS, Answer, Rcode, Record
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.k8s_external.answer import Reply, answer, external_index
 from clusterdns.plugins.k8s_external.options import ExternalConfig
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.objects import Service
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot
-
-ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR: no `transfer` plugin here
 
 
 class ExternalHandler:

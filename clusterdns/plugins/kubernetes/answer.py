@@ -26,7 +26,7 @@ from clusterdns.dns.records import (
     Target,
     Txt,
 )
-from clusterdns.plugins.kubernetes.setup import REVERSE_ZONES, KubernetesConfig
+from clusterdns.plugins.kubernetes.options import REVERSE_ZONES, KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import (
     ZoneSnapshot,
     live_slices,

@@ -22,7 +22,7 @@ from clusterdns.plugins.kubernetes.objects import ENDPOINT_SLICE, NAMESPACE, POD
 logger = logging.getLogger(__name__)
 
 JsonObject = dict[str, object]
-Query = list[tuple[str, str]]
+QueryParams = list[tuple[str, str]]  # an API request's URL query: (name, value) pairs
 
 USER_AGENT = "clusterdns"
 # A Status body can be large (an admission webhook's report); errors keep only its start.
@@ -280,7 +280,9 @@ class KubeClient:
         """Drop pooled connections."""
         self._api.close()
 
-    def _request(self, resource: Resource, verb: str, query: Query, read_timeout: float) -> Any:
+    def _request(
+        self, resource: Resource, verb: str, query: QueryParams, read_timeout: float
+    ) -> Any:
         """Send a GET and return the unread urllib3 response, or raise ApiRequestError."""
         what = f"{verb} {resource.plural}"
         try:

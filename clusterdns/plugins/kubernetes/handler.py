@@ -18,7 +18,7 @@ from clusterdns.plugins.kubernetes.answer import (
     question_scope,
 )
 from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, ZoneSnapshot
 from clusterdns.plugins.kubernetes.source import LiveSource, ManifestSource
 from clusterdns.plugins.kubernetes.store import Changes, ObjectStore

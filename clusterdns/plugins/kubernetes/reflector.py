@@ -26,10 +26,6 @@ from clusterdns.plugins.kubernetes.objects import (
     POD,
     SERVICE,
     ClusterObject,
-    EndpointSlice,
-    Namespace,
-    Pod,
-    Service,
     parse_endpoint_slice,
     parse_namespace,
     parse_pod,
@@ -309,9 +305,11 @@ class Reflector:
         logger.warning("skipping %s %s: %s: %s", self.resource.kind, where, field, problem)
 
     def _remove(self, raw: JsonObject) -> None:
-        stub = _stub(self.resource.kind, raw)
-        if stub is not None:
-            self._store.remove(stub)
+        # Lowercased and defaulted as the parsers name objects, so the key matches.
+        name = _metadata(raw, "name").lower()
+        if name:
+            namespace = (_metadata(raw, "namespace") or "default").lower()
+            self._store.remove(self.resource.kind, namespace, name)
 
     def _notify(self) -> None:
         try:
@@ -415,21 +413,6 @@ def _metadata(raw: JsonObject, key: str) -> str:
     metadata = raw.get("metadata")
     value = metadata.get(key) if isinstance(metadata, dict) else None
     return value if isinstance(value, str) else ""
-
-
-def _stub(kind: str, raw: JsonObject) -> ClusterObject | None:
-    """An object with only the identity `ObjectStore.remove` reads, named as the parsers name it."""
-    name = _metadata(raw, "name").lower()
-    if not name:
-        return None
-    if kind == NAMESPACE:
-        return Namespace(name)
-    namespace = (_metadata(raw, "namespace") or "default").lower()
-    if kind == SERVICE:
-        return Service(namespace, name, "ClusterIP", (), ())
-    if kind == POD:
-        return Pod(namespace, name, ())
-    return EndpointSlice(namespace, name, "", (), ())
 
 
 def _event_error(resource: Resource, status: JsonObject) -> ApiRequestError:

@@ -29,7 +29,7 @@ from clusterdns.plugins.kubernetes.objects import (
     Service,
     parse_endpoint_slice,
 )
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, ZoneSnapshot, build_snapshot
 from clusterdns.plugins.kubernetes.store import Changes, ObjectStore, kind_of
 

@@ -81,10 +81,16 @@ class ObjectStore:
         with self._lock:
             self._put(obj)
 
-    def remove(self, obj: ClusterObject) -> None:
-        """Delete one object (only its kind, namespace and name matter)."""
+    def remove(self, kind: str, namespace: str, name: str) -> None:
+        """Delete the object of `kind` called `namespace`/`name` (as the API names it)."""
+        if kind == NAMESPACE:
+            key = ("", name)
+        elif kind == ENDPOINTS:  # stored as a slice under the prefixed name
+            key = (namespace, LEGACY_SLICE_PREFIX + name)
+        else:
+            key = (namespace, name)
         with self._lock:
-            self._drop(kind_of(obj), _key(obj))
+            self._drop(kind, key)
 
     def replace(self, kind: str, objects: Iterable[ClusterObject]) -> None:
         """Make `objects` the whole set of `kind` at once, as a relist does."""

@@ -14,7 +14,7 @@ from clusterdns.plugins.log.reply import classify, reply_facts
 from clusterdns.plugins.log.template import flags_text, parse_format, render, seconds_text
 
 if TYPE_CHECKING:
-    from clusterdns.plugins.log.setup import LogConfig
+    from clusterdns.plugins.log.options import LogConfig
 
 # The query log has a fixed name, so it can be routed apart from clusterdns's own logs.
 QUERY_LOG = logging.getLogger("clusterdns.plugins.log")

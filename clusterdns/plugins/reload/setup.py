@@ -3,8 +3,6 @@
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from clusterdns.corefile.directive import (
     arg_duration,
@@ -13,21 +11,9 @@ from clusterdns.corefile.directive import (
     expect_no_block,
 )
 from clusterdns.corefile.parser import Directive
-from clusterdns.plugin import SetupContext
+from clusterdns.plugin import Reloader, SetupContext
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Reloader:
-    """How the app is reloaded: where the Corefile is read, and what applies a new text.
-
-    The app fills it in; the plugin only decides when. One per process.
-    """
-
-    read: Callable[[], str] | None = None
-    apply: Callable[[str], Awaitable[bool]] | None = None
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass a controlled one
 
 
 class ReloadPlugin:

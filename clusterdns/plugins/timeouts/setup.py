@@ -27,7 +27,7 @@ class Timeouts:
     max_queries: int | None = None
     name: str = "timeouts"
 
-    def apply(self, limits: TcpLimits) -> TcpLimits:
+    def tune_tcp(self, limits: TcpLimits) -> TcpLimits:
         """`limits` with this stanza's values in place of the defaults."""
         changes: dict[str, float] = {}
         if self.read is not None:

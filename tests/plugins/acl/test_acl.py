@@ -4,10 +4,10 @@ import ipaddress
 
 import pytest
 
-from clusterdns.config import Environment, build_servers
+from clusterdns.assembly import build_servers
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import parse_corefile
-from clusterdns.plugin import Request, Response, Shared
+from clusterdns.plugin import Request, Response
 from clusterdns.plugins.acl.handler import AclHandler
 from clusterdns.plugins.acl.options import Policy, Rule, parse
 from clusterdns.plugins.acl.setup import setup
@@ -164,10 +164,7 @@ def test_several_acl_stanzas_in_a_block_are_one_rule_list() -> None:
         ".:0 {\n  acl a.example.org {\n    block\n  }\n  acl {\n    allow\n  }\n}\n"
     )
     clock = FakeClock()
-    environment = Environment(
-        context(clock).registry, clock, context(clock).rng, lambda p: "", {}, Shared()
-    )
-    (server,) = build_servers(corefile, environment, 53)
+    (server,) = build_servers(corefile, context(clock), 53)
     plugins = [plugin for name, plugin in server.plugins if name == "acl"]
     assert len(plugins) == 1 and isinstance(plugins[0], AclHandler)
     assert [rule.zones for rule in plugins[0].rules] == [("a.example.org.",), (".",)]

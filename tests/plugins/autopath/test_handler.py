@@ -9,9 +9,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from clusterdns.app import read_text
-from clusterdns.config import Environment, Server, build_servers
+from clusterdns.assembly import Server, build_servers
 from clusterdns.corefile.parser import parse_corefile
-from clusterdns.plugin import Lifecycle, Shared
+from clusterdns.plugin import Lifecycle, SetupContext, Shared
 from tests.fakes.plugins import FakeClock, build_request
 from tests.fakes.upstream import FakeUpstream
 
@@ -64,8 +64,8 @@ async def server(
         )
 
     registry = CollectorRegistry()
-    environment = Environment(registry, FakeClock(), random.Random(0), read_file, {}, Shared())
-    (built,) = build_servers(parse_corefile(text), environment, 53)
+    process = SetupContext((), registry, FakeClock(), random.Random(0), read_file, Shared())
+    (built,) = build_servers(parse_corefile(text), process, 53)
     plugins = [plugin for _, plugin in built.plugins if isinstance(plugin, Lifecycle)]
     for plugin in plugins:
         await plugin.start()

@@ -13,7 +13,7 @@ from clusterdns.plugins.autopath.search import (
     kubernetes_search,
     with_alias,
 )
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 
 VERIFIED = KubernetesConfig(zones=("cluster.local.",), pods="verified")
 PODS = MappingProxyType(

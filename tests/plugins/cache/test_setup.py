@@ -3,7 +3,8 @@
 import pytest
 
 from clusterdns.corefile.lexer import CorefileError
-from clusterdns.plugins.cache.setup import CacheConfig, parse_cache, setup
+from clusterdns.plugins.cache.options import CacheConfig, parse_cache
+from clusterdns.plugins.cache.setup import setup
 from tests.plugins.cache.conftest import FakeClock, context, stanza
 
 DEFAULT = CacheConfig()

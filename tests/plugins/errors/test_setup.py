@@ -6,7 +6,8 @@ import pytest
 
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.plugins.errors.handler import ErrorsHandler
-from clusterdns.plugins.errors.setup import ErrorsConfig, parse, setup
+from clusterdns.plugins.errors.options import ErrorsConfig, parse
+from clusterdns.plugins.errors.setup import setup
 from tests.plugins.errors.conftest import FakeClock, context, stanza
 
 Pattern = tuple[float, str, int, bool]  # window, regexp, level, show_first

@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 from clusterdns.plugins.forward.handler import ForwardPlugin
 from clusterdns.plugins.forward.health import Sleep
 from clusterdns.plugins.forward.metrics import ForwardMetrics
-from clusterdns.plugins.forward.setup import ForwardConfig, HealthCheck, Upstream
+from clusterdns.plugins.forward.options import ForwardConfig, HealthCheck, Upstream
 from clusterdns.plugins.forward.upstream import Exchanger, NetworkExchanger
 from tests.plugins.forward.fakes import LoopUpstream
 

@@ -16,7 +16,7 @@ import dns.rrset
 from clusterdns.dns.message import decode_query
 from clusterdns.errors import UpstreamError
 from clusterdns.plugin import Request, Response
-from clusterdns.plugins.forward.setup import Upstream
+from clusterdns.plugins.forward.options import Upstream
 from clusterdns.plugins.forward.upstream import Transport
 
 # How a fake answers one name: answer (an A record), servfail, refused, nxdomain, silent,

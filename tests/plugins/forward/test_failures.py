@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from clusterdns.plugins.forward.failures import FailureLog
 from clusterdns.plugins.forward.handler import ForwardPlugin
 from clusterdns.plugins.forward.metrics import ForwardMetrics
-from clusterdns.plugins.forward.setup import ForwardConfig, Upstream
+from clusterdns.plugins.forward.options import ForwardConfig, Upstream
 from clusterdns.plugins.forward.upstream import NetworkExchanger
 from tests.fakes.plugins import FakeClock
 from tests.plugins.forward.conftest import MakeUpstream

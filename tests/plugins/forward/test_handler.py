@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from clusterdns.dns.records import Rcode
 from clusterdns.plugin import Request, Response
-from clusterdns.plugins.forward.setup import Upstream
+from clusterdns.plugins.forward.options import Upstream
 from tests.plugins.forward.conftest import UPSTREAMS, MakeUpstream, make_plugin, sample
 from tests.plugins.forward.fakes import FakeExchanger, next_plugin, reply_of, request
 

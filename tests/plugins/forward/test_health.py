@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from clusterdns.dns.records import Rcode
 from clusterdns.plugins.forward.health import probe_wire
-from clusterdns.plugins.forward.setup import HealthCheck
+from clusterdns.plugins.forward.options import HealthCheck
 from tests.plugins.forward.conftest import UPSTREAMS, MakeUpstream, make_plugin, sample
 from tests.plugins.forward.fakes import FakeExchanger, Seen, next_plugin, reply_of, request
 

@@ -12,16 +12,15 @@ from clusterdns.errors import ConfigError
 from clusterdns.plugin import Lifecycle, SetupContext, Shared
 from clusterdns.plugins.forward.handler import ForwardPlugin
 from clusterdns.plugins.forward.metrics import ForwardMetrics
-from clusterdns.plugins.forward.setup import (
+from clusterdns.plugins.forward.options import (
     ForwardConfig,
     HealthCheck,
     Upstream,
-    make_config,
     parse_forward,
     parse_resolv_conf,
     parse_upstream,
-    setup,
 )
+from clusterdns.plugins.forward.setup import setup
 from tests.fakes.plugins import FakeClock
 
 FILES = {
@@ -314,12 +313,6 @@ def test_upstream_text_is_the_to_label() -> None:
 def test_resolv_conf_skips_what_it_cannot_use() -> None:
     text = "nameserver 10.0.0.10\nnameserver bogus\n# nameserver 10.0.0.11\nnameserver fe80::1%eth0"
     assert parse_resolv_conf(text) == (Upstream("10.0.0.10"), Upstream("fe80::1"))
-
-
-def test_make_config_needs_an_upstream() -> None:
-    with pytest.raises(ConfigError, match="no upstream resolvers"):
-        make_config(())
-    assert make_config(ONE, "Example.org", 1.0) == ForwardConfig(ONE, "example.org.", 1.0)
 
 
 def test_setup_builds_a_started_plugin_sharing_metrics() -> None:

@@ -10,14 +10,14 @@ from clusterdns.dns.records import RType
 from clusterdns.plugins.k8s_external.answer import answer, external_index
 from clusterdns.plugins.k8s_external.options import ExternalConfig
 from clusterdns.plugins.kubernetes.objects import parse_object
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, build_snapshot
 from clusterdns.plugins.kubernetes.store import ObjectStore
 from tests.fakes.kube_api import endpoint_slice, namespace, service
 
 SOA = "example.com. 5 IN SOA ns1.dns.example.com. hostmaster.dns.example.com. 9 7200 1800 86400 5"
 KUBERNETES = KubernetesConfig(
-    zones=("cluster.local.",), ns_addresses=("192.0.2.53", "2001:db8::53")
+    zones=("cluster.local.",), ttl=30, pods="insecure", ns_addresses=("192.0.2.53", "2001:db8::53")
 )
 CONFIG = ExternalConfig(("example.com.", "in-addr.arpa."), headless=True)
 

@@ -8,7 +8,7 @@ import pytest
 
 from clusterdns.dns.records import Answer, RType
 from clusterdns.plugins.kubernetes.answer import Negatives, answer, answer_scope, changed_scopes
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig, make_config
+from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, build_snapshot
 from clusterdns.plugins.kubernetes.source import load_manifests
 from clusterdns.plugins.kubernetes.store import Changes, ObjectStore
@@ -18,7 +18,14 @@ DB = "db.demo.svc.cluster.local."
 SOA = (
     "cluster.local. 30 IN SOA ns.dns.cluster.local. hostmaster.cluster.local. 7 7200 1800 86400 30"
 )
-CONFIG = make_config()
+# The kubeadm stanza: `pods insecure`, `fallthrough in-addr.arpa ip6.arpa`, `ttl 30`.
+CONFIG = KubernetesConfig(
+    zones=("cluster.local.", "in-addr.arpa.", "ip6.arpa."),
+    ttl=30,
+    pods="insecure",
+    fallthrough=("in-addr.arpa.", "ip6.arpa."),
+    ns_addresses=("127.0.0.1",),
+)
 
 
 def _snapshot() -> ZoneSnapshot:
@@ -354,7 +361,7 @@ def test_unknown_reverse_names_fall_through(name: str) -> None:
 
 
 def test_reverse_without_fallthrough_is_nxdomain() -> None:
-    config = make_config(fallthrough=())
+    config = replace(CONFIG, fallthrough=())
     result = answer(SNAPSHOT, config, "9.9.9.9.in-addr.arpa.", RType.PTR)
     assert result is not None and result.rcode.name == "NXDOMAIN"
     assert [r.name for r in result.authority] == ["in-addr.arpa."]
@@ -416,12 +423,12 @@ def test_before_first_sync_cluster_names_are_servfail() -> None:
     ],
 )
 def test_pod_modes(pods: str, rcode: str) -> None:
-    config = make_config(pods=pods)
+    config = replace(CONFIG, pods=pods)
     ask(Case("10-244-9-9.demo.pod.cluster.local.", "A", rcode=rcode), config=config)
 
 
 def test_ttl_setting_applies_to_records_and_soa_minimum() -> None:
-    config = make_config(ttl=5)
+    config = replace(CONFIG, ttl=5)
     result = answer(SNAPSHOT, config, "web.demo.svc.cluster.local.", RType.AAAA)
     assert result is not None
     assert [r.zone_line() for r in result.authority] == [

@@ -5,12 +5,13 @@ import json
 import sys
 from pathlib import Path
 
-from clusterdns.app import App, ServeOptions
 from clusterdns.dns.message import decode_query, encode_query
 from clusterdns.dns.records import RType
 from clusterdns.plugin import Request, Response
 from clusterdns.plugins.kubernetes.handler import BIG_ANSWER, KubernetesPlugin
 from clusterdns.plugins.kubernetes.snapshot import build_snapshot
+from clusterdns.serve_flags import ServeOptions, serve_app
+from tests.conftest import plugins
 from tests.fakes.kube_api import endpoint_slice, namespace, service
 from tests.fakes.upstream import FakeUpstream
 
@@ -41,10 +42,10 @@ async def test_a_published_snapshot_releases_the_one_big_answers_came_from(
         dns_port=0,
         upstreams=(upstream.address,),
     )
-    app = App.from_options(options)
+    app = serve_app(options)
     await app.start()
     try:
-        (plugin,) = app.plugins("kubernetes")
+        (plugin,) = plugins(app, "kubernetes")
         assert isinstance(plugin, KubernetesPlugin)
         query = decode_query(encode_query("many.demo.svc.cluster.local.", RType.A, 7))
 

@@ -3,7 +3,7 @@
 import json
 import logging
 import tracemalloc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -21,10 +21,10 @@ from clusterdns.plugins.kubernetes.objects import (
     Service,
     parse_object,
 )
-from clusterdns.plugins.kubernetes.setup import make_config
 from clusterdns.plugins.kubernetes.snapshot import ZoneSnapshot, build_snapshot
 from clusterdns.plugins.kubernetes.source import load_manifests
 from clusterdns.plugins.kubernetes.store import ObjectStore
+from tests.plugins.kubernetes.test_answer import CONFIG as KUBEADM
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -250,7 +250,7 @@ def test_namespaces_exist_where_objects_live(
 def test_a_service_in_an_undeclared_namespace_answers(tmp_path: Path) -> None:
     (tmp_path / "svc.yaml").write_text(SERVICE)
     snapshot = _snapshot(load_manifests([str(tmp_path)]))
-    result = answer(snapshot, make_config(), "web.demo.svc.cluster.local.", int(RType.A))
+    result = answer(snapshot, KUBEADM, "web.demo.svc.cluster.local.", int(RType.A))
     assert result is not None and result.rcode.name == "NOERROR"
     assert [r.zone_line() for r in result.answer] == [
         "web.demo.svc.cluster.local. 30 IN A 10.96.0.20"
@@ -424,7 +424,7 @@ def test_names_the_api_would_reject_are_skipped_with_one_warning(
     for name, qtype in case.questions:
         if qtype == "PTR" and not name.endswith("."):
             name = ".".join(reversed(name.split("."))) + ".in-addr.arpa."
-        result = answer(snapshot, make_config(), name, int(RType[qtype]))
+        result = answer(snapshot, KUBEADM, name, int(RType[qtype]))
         # Skipped, so unknown: NXDOMAIN, NODATA or passed on; never SERVFAIL.
         assert result is None or result.rcode.name in ("NOERROR", "NXDOMAIN"), name
         if result is not None:
@@ -445,7 +445,7 @@ def test_endpoint_pod_names_use_only_pod_names_that_are_one_label(pod: str, labe
     text = DB + _slice(f"[{{addresses: [10.244.9.9], targetRef: {{kind: Pod, name: {pod}}}}}]")
     parsed = parse_manifests(text, "pods.yaml", pod_names=True)
     assert parsed.errors == () and parsed.rejected == ()
-    config = make_config(endpoint_pod_names=True)
+    config = replace(KUBEADM, endpoint_pod_names=True)
     snapshot = _snapshot([*parsed.objects, Namespace("demo")])
     result = answer(snapshot, config, "db.demo.svc.cluster.local.", int(RType.SRV))
     assert result is not None and result.rcode.name == "NOERROR"

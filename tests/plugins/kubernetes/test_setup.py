@@ -10,8 +10,8 @@ from clusterdns.app import App
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import parse_corefile
 from clusterdns.errors import ConfigError
-from clusterdns.plugins.kubernetes.setup import KubernetesConfig, parse_kubernetes
-from tests.conftest import ROOT, Client
+from clusterdns.plugins.kubernetes.options import KubernetesConfig, parse_kubernetes
+from tests.conftest import ROOT, Client, plugins
 from tests.fakes.upstream import FakeUpstream
 
 ZONES = (".",)
@@ -167,7 +167,7 @@ async def test_a_corefile_finds_its_manifests_from_any_folder(
     app = App(corefile.read_text(), str(corefile))
     await app.start()
     try:
-        for plugin in app.plugins("kubernetes"):
+        for plugin in plugins(app, "kubernetes"):
             async with asyncio.timeout(10):
                 await plugin.wait_ready()  # type: ignore[attr-defined]
         reply = await Client(app.addresses[0][1]).ask("web.demo.svc.cluster.local.")

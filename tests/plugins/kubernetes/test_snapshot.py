@@ -49,7 +49,7 @@ def test_slices_of_one_service_split_and_merge() -> None:
     store.apply(slice_("db-b", "db", "10.0.0.2", "10.0.0.3"))
     snap = rebuild(store, snap)
     assert addresses(snap, "db") == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
-    store.remove(slice_("db-b", "db"))
+    store.remove(ENDPOINT_SLICE, "demo", "db-b")
     snap = rebuild(store, snap)
     assert addresses(snap, "db") == ["10.0.0.1"]
     assert "10.0.0.3" not in snap.endpoint_ip_index
@@ -100,12 +100,12 @@ def test_incremental_snapshots_equal_whole_rebuilds() -> None:
                 service(name, f"10.96.0.{rng.randrange(1, 30)}" if rng.random() < 0.7 else None)
             )
         elif action < 0.45:
-            store.remove(service(name))
+            store.remove(SERVICE, "demo", name)
         elif action < 0.85:
             ips = [f"10.1.0.{rng.randrange(1, 40)}" for _ in range(rng.randrange(0, 4))]
             store.apply(slice_(f"{name}-{rng.randrange(2)}", name, *ips))
         else:
-            store.remove(slice_(f"{name}-{rng.randrange(2)}", name))
+            store.remove(ENDPOINT_SLICE, "demo", f"{name}-{rng.randrange(2)}")
         snap = rebuild(store, snap)
         whole = build_snapshot(store, None, None, serial=2, synced=True)
         assert dict(snap.services) == dict(whole.services), step

@@ -13,7 +13,7 @@ import pytest
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.log.handler import LogHandler
-from clusterdns.plugins.log.setup import parse
+from clusterdns.plugins.log.options import parse
 from tests.plugins.log.conftest import FakeClock, build_request, stanza
 
 LOGGER = "clusterdns.plugins.log"

@@ -4,7 +4,8 @@ import pytest
 
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.plugins.log.handler import LogHandler
-from clusterdns.plugins.log.setup import LogConfig, parse, setup
+from clusterdns.plugins.log.options import LogConfig, parse
+from clusterdns.plugins.log.setup import setup
 from clusterdns.plugins.log.template import COMBINED, COMMON
 from tests.plugins.log.conftest import FakeClock, context, stanza
 

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from clusterdns.app import App, ServeOptions
+from clusterdns.app import App
 from clusterdns.plugin import Shared
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.reflector import ReflectorSettings
-from clusterdns.plugins.ready.setup import Readiness
+from clusterdns.serve_flags import ServeOptions, serve_app
+from clusterdns.server.readiness import Readiness
+from tests.conftest import http_address, plugins
 from tests.fakes.kube_api import FakeKubeAPI, namespace, service
 from tests.fakes.upstream import FakeUpstream
 from tests.plugins.kubernetes.conftest import Signal
@@ -73,8 +75,8 @@ def test_reply(
 
 
 async def http_get(app: App, path: str) -> tuple[int, str]:
-    assert app.http_address is not None
-    reader, writer = await asyncio.open_connection(*app.http_address)
+    assert http_address(app) is not None
+    reader, writer = await asyncio.open_connection(*http_address(app))
     writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     await writer.drain()
     response = (await reader.read()).decode()
@@ -100,7 +102,7 @@ async def test_ready_names_the_forbidden_resource_then_sums_up(
     )
     shared = Shared()
     shared.get("kubernetes.reflector", ReflectorSettings, lambda: FAST)
-    app = App.from_options(options, shared=shared)
+    app = serve_app(options, shared=shared)
     await app.start()
     try:
         # The second list of endpointslices comes after the first 403 was recorded.
@@ -114,7 +116,7 @@ async def test_ready_names_the_forbidden_resource_then_sums_up(
         assert body.startswith("kubernetes: waiting for the first list of ")
         assert "endpointslices (list endpointslices: 403 Forbidden" in body
         api.clear_faults()
-        (plugin,) = app.plugins("kubernetes")
+        (plugin,) = plugins(app, "kubernetes")
         assert isinstance(plugin, KubernetesPlugin)
         await asyncio.wait_for(plugin.wait_ready(), 5)
         status, body = await http_get(app, "/ready")

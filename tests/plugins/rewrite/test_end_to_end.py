@@ -1,5 +1,6 @@
 """`rewrite` in a Corefile with kubernetes and forward, asked with the real `dig`."""
 
+from tests.conftest import listener
 from tests.fakes.upstream import FakeUpstream
 from tests.plugins.rewrite.conftest import Serve, dig
 
@@ -72,4 +73,4 @@ async def test_repeated_questions_from_pre_encoded_replies_keep_the_asked_name(
         out = await dig(port, asked, "A", "+nocookie")
         assert f"{asked}.\t30\tIN\tA\t10.96.0.20" in out
     # The kubernetes answer behind the rewrite is pre-encoded under the asked question.
-    assert sum(cache.hits for cache in app.servers[0].caches) >= 1
+    assert sum(store.hits for store in listener(app).stores) >= 1

@@ -5,20 +5,18 @@ import random
 import pytest
 from prometheus_client import CollectorRegistry
 
-from clusterdns.config import Environment, build_servers
+from clusterdns.assembly import build_servers
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import parse_corefile
-from clusterdns.plugin import Shared
+from clusterdns.plugin import SetupContext
 from clusterdns.plugins.rewrite.handler import RewriteHandler
 from clusterdns.plugins.template.handler import TemplateHandler
 from tests.plugins.rewrite.conftest import FakeClock
 
 
 def servers(text: str) -> list[tuple[str, object]]:
-    environment = Environment(
-        CollectorRegistry(), FakeClock(), random.Random(0), lambda path: "", {}, Shared()
-    )
-    (server,) = build_servers(parse_corefile(text), environment, 53)
+    process = SetupContext((), CollectorRegistry(), FakeClock(), random.Random(0), lambda _: "")
+    (server,) = build_servers(parse_corefile(text), process, 53)
     return server.plugins
 
 

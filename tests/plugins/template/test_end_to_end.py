@@ -1,5 +1,6 @@
 """`template` in a Corefile with kubernetes and forward, asked with the real `dig`."""
 
+from tests.conftest import listener
 from tests.fakes.upstream import FakeUpstream
 from tests.plugins.rewrite.conftest import Serve, dig
 
@@ -120,7 +121,7 @@ async def test_question_only_answers_are_pre_encoded_remote_ones_are_not(serve: 
     port = app.addresses[0][1]
 
     def hits() -> int:
-        return sum(cache.hits for cache in app.servers[0].caches)
+        return sum(store.hits for store in listener(app).stores)
 
     for _ in range(3):
         out = await dig(port, "whoami.test", "TXT", "+nocookie")

@@ -11,6 +11,7 @@ from clusterdns.app import App
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.plugins.timeouts.setup import Timeouts, setup
 from clusterdns.server.connections import TcpLimits
+from tests.conftest import listener
 from tests.fakes.plugins import FakeClock, context, stanza
 
 
@@ -52,7 +53,7 @@ def test_stanza_errors(text: str, error: str) -> None:
 
 
 def test_apply_keeps_what_the_stanza_leaves() -> None:
-    limits = Timeouts(write=20.0, max_queries=3).apply(TcpLimits(max_per_client=7))
+    limits = Timeouts(write=20.0, max_queries=3).tune_tcp(TcpLimits(max_per_client=7))
     assert limits == TcpLimits(write_timeout=20.0, max_queries=3, max_per_client=7)
 
 
@@ -61,7 +62,7 @@ async def test_maxtcpqueries_closes_after_that_many_answers() -> None:
     app = App(corefile)
     await app.start()
     try:
-        assert app.tcp[0].limits.max_queries == 2
+        assert listener(app).tcp[0].limits.max_queries == 2
         wire = dns.message.make_query("example.org.", "A").to_wire()
         loop = asyncio.get_running_loop()
         with socket.create_connection(app.addresses[0]) as sock:
@@ -91,7 +92,7 @@ async def test_read_timeout_closes_a_connection_that_never_asks() -> None:
             started = loop.time()
             assert await asyncio.wait_for(loop.sock_recv(sock, 1), 5) == b""
             assert 0.9 < loop.time() - started < 5
-        assert app.tcp[0].stats.idle_closed == 1
+        assert listener(app).tcp[0].stats.idle_closed == 1
     finally:
         await app.stop()
 
@@ -100,12 +101,12 @@ async def test_reload_applies_new_timeouts_to_the_kept_listener() -> None:
     app = App(".:0 {\n  bind 127.0.0.1\n}\n")
     await app.start()
     try:
-        assert app.tcp[0].limits.max_queries == -1
-        listener = app.tcp[0]
+        assert listener(app).tcp[0].limits.max_queries == -1
+        kept = listener(app).tcp[0]
         reloaded = ".:0 {\n  bind 127.0.0.1\n  timeouts {\n    maxtcpqueries 2\n  }\n}\n"
         assert await app.reload(reloaded)
-        assert app.tcp[0] is listener
-        assert app.tcp[0].limits.max_queries == 2
-        assert app.tcp[0].table.limits.max_queries == 2
+        assert listener(app).tcp[0] is kept
+        assert listener(app).tcp[0].limits.max_queries == 2
+        assert listener(app).tcp[0].table.limits.max_queries == 2
     finally:
         await app.stop()

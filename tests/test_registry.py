@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from clusterdns.app import App
-from clusterdns.config import NOT_SUPPORTED, SETUPS, load_setup, supported
 from clusterdns.errors import ConfigError
 from clusterdns.plugin import PLUGIN_ORDER
+from clusterdns.registry import NOT_SUPPORTED, SETUPS, load_setup, supported
 from tests.fakes.plugins import stanza
 
 ROOT = Path(__file__).resolve().parents[1]
