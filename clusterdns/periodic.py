@@ -12,8 +12,8 @@ Sleep = Callable[[float], Awaitable[None]]
 class Periodic:
     """Runs `check` every `interval` seconds between `start` and `stop`; 0 means never.
 
-    A failing check is logged and the next one still runs (STYLE 7: a bad re-read never ends
-    the re-reading). `sleep` is a parameter so tests drive the interval themselves.
+    A failing check is logged and the next one still runs: a bad re-read never stops the
+    re-reading. `sleep` is a parameter so tests drive the interval themselves.
     """
 
     def __init__(

@@ -41,7 +41,7 @@ class DebugPlugin:
     """Puts the `clusterdns` loggers at DEBUG while it runs.
 
     CoreDNS's debug also stops recovering from panics; clusterdns always answers SERVFAIL and
-    logs the traceback instead (STYLE 7), so only the logging half applies.
+    logs the traceback instead (the serving loop never crashes), so only the logging half applies.
     """
 
     name = "debug"

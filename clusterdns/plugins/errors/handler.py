@@ -81,7 +81,8 @@ class ErrorsHandler:
         self.flush(now)  # a zero DURATION closes at once
 
     def _log(self, level: int, query: Query, message: str, exc: Exception, bug: bool) -> None:
-        # STYLE 7: a bug is logged with its traceback; `stacktrace` adds it to every error.
+        # The serving loop never crashes: a bug is logged with its traceback;
+        # `stacktrace` adds the traceback to every error.
         trace = exc if bug or self.config.stacktrace else None
         qtype = type_text(query.qtype)
         rcode = int(Rcode.SERVFAIL)

@@ -215,7 +215,7 @@ class ForwardPlugin:
         data = await self.exchanger.exchange(wire, upstream, transport)
         summary = summarize_reply(data)
         if not _answers(summary, query, wire):
-            # STYLE: never trust a reply whose id, name or type differs from the question.
+            # Never trust a reply whose id, name or type differs from the question.
             raise UpstreamError(
                 f"{upstream} ({transport}): reply for {summary.name} type {summary.qtype} "
                 "does not match the question"

@@ -89,8 +89,8 @@ class ZoneFeed:
             try:
                 snapshot = await asyncio.to_thread(self._build, previous, changes, whole)
             except Exception:
-                # STYLE 7: a failed rebuild keeps the last good zone. The changes it took are
-                # not lost: the next change rebuilds from the whole store.
+                # A failed rebuild never stops the feed: the last good zone stays. The changes
+                # it took are not lost: the next change rebuilds from the whole store.
                 logger.exception("rebuilding the zone snapshot failed; serving the previous one")
                 self._whole = True
                 continue
