@@ -1,1 +1,1 @@
-"""The clusterdns benchmark: synthetic zones, dnsperf workloads and the runner (DESIGN §3–§4)."""
+"""The clusterdns benchmark: synthetic zones, dnsperf workloads and the runner."""

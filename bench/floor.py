@@ -1,8 +1,8 @@
 """The Python floor: blocking `recvfrom`/`sendto` with pre-built replies, nothing else.
 
 It answers every query NXDOMAIN from a dict of reply tails keyed by the query's bytes after
-its id, so it costs what any Python UDP server must pay per query on this machine (DESIGN §3,
-"blocking recvfrom/sendto, precomputed answers"). A speed anchor for the benchmark, not a server.
+its id, so it costs what any Python UDP server must pay per query on this machine
+(blocking recvfrom/sendto, precomputed answers). A speed anchor for the benchmark, not a server.
 
     python -m bench.floor --port PORT
 """

@@ -191,7 +191,7 @@ def _pick(rng: random.Random, services: int, namespaces: int, *kinds: str) -> Se
 
 
 def mixed_queries(services: int, namespaces: int, count: int, seed: int) -> Iterator[str]:
-    """DESIGN §3 cluster names: 50% A, 20% SRV, 15% NXDOMAIN, 15% NODATA (AAAA of IPv4)."""
+    """The mixed cluster names: 50% A, 20% SRV, 15% NXDOMAIN, 15% NODATA (AAAA of IPv4)."""
     rng = random.Random(seed)
     missing = max(100, services // 10)  # clients repeat their misses, as real ones do
     for _ in range(count):

@@ -5,7 +5,7 @@
 The server runs on one core (`taskset -c 0`), dnsperf on the other (`taskset -c 1`), both on
 127.0.0.1 only. Runs, each bounded by `--seconds`: a cold first pass through the query file
 (answers not yet pre-encoded), a maximum-throughput run, and a run limited to `--rate` queries
-per second whose per-query latencies (`dnsperf -v`) give the percentiles (DESIGN §4).
+per second whose per-query latencies (`dnsperf -v`) give the percentiles.
 """
 
 import argparse

@@ -4,7 +4,7 @@ Loads N Services, N EndpointSlices and their Namespaces into the test suite's Fa
 (a real HTTP server speaking list/watch), starts `clusterdns serve --kubeconfig` pinned to one
 core, and reports the time from process start to the first ready zone and the RSS then. It
 then changes slices at a steady rate and reports the change-to-answer delay from
-`coredns_kubernetes_dns_programming_duration_seconds`. Budgets: DESIGN.md §4.
+`coredns_kubernetes_dns_programming_duration_seconds`. Budgets: docs/architecture.md.
 """
 
 import argparse

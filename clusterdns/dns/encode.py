@@ -1,6 +1,6 @@
 """Response encoding straight to bytes: header, the client's question, records, OPT.
 
-This is the general path's encoder (DESIGN §3): no object graph per record, names compressed
+This is the general path's encoder: no object graph per record, names compressed
 against a per-message table of suffixes (RFC 1035 4.1.4), and each name's labels made once
 and memoised, so a miss costs a few microseconds per record instead of a dnslib pack.
 """

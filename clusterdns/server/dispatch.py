@@ -120,7 +120,7 @@ class Dispatcher:
         """`handle`, run synchronously: the reply, or a task when a plugin had to wait.
 
         Most answers (the zone, cache hits) never wait, and an asyncio task per query costs
-        more than answering it (DESIGN §3): only a query that really waits (forward) gets one.
+        more than answering it: only a query that really waits (forward) gets one.
         """
         return run_now(self.handle(data, protocol, client, answers))
 
@@ -138,7 +138,7 @@ class Dispatcher:
         try:
             query = decode_query(data)
         except HeaderError:
-            return None  # STYLE 7: an unreadable header gets no reply at all
+            return None  # an unreadable header gets no reply at all (nothing to answer to)
         except QueryRejected as exc:
             return error_reply(data, exc.rcode)
         max_size = query.max_udp_size() if protocol == "udp" else TCP_MAX_MESSAGE
@@ -160,7 +160,8 @@ class Dispatcher:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            # STYLE 7: a bug in one answer costs that answer a SERVFAIL, never the server.
+            # A bug in one answer costs that answer a SERVFAIL, never the server (CoreDNS recovers
+            # a plugin panic the same way in ServeDNS).
             self.counters.panics += 1
             self.panic_log.report(exc, query.name, query.qtype)
             response = Response("", answer=Answer(Rcode.SERVFAIL))

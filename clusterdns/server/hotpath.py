@@ -1,4 +1,4 @@
-"""Pre-encoded UDP replies keyed by the query's own bytes, served without decoding (DESIGN §3)."""
+"""Pre-encoded UDP replies keyed by the query's own bytes, served without decoding."""
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Sized

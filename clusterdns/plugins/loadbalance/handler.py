@@ -55,7 +55,7 @@ class LoadBalanceHandler:
         if len(answer.answer) >= BIG_SECTION:
             return self._balance_big(request, response, answer)
         turn = self._take_turn(request)
-        # DESIGN §3: rather than shuffle per query, offer a few rotations; the server keeps
+        # Rather than shuffle per query, offer a few rotations; the server keeps
         # them all pre-encoded and cycles through them.
         distinct = min(ROTATIONS_KEPT, sum(1 for r in answer.answer if r.rtype in _ROTATED))
         rotations = tuple(balance_answer(answer, turn + k) for k in range(1, distinct))
