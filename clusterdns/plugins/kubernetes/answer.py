@@ -346,16 +346,22 @@ def _entries(
 
 def _names_endpoint(view: ServiceEntry, endpoint: str, pod_names: bool) -> bool:
     """True when a ready endpoint of `view` is labelled `endpoint` (as `ready_endpoints` labels)."""
+    # Addresses are canonical (objects.py), so a dashed one uses only these characters: a
+    # label with any other (a random subdomain, most hostnames) can only match a hostname.
+    dashed = not endpoint.strip("0123456789abcdef-")
     for piece in live_slices(view):
-        for member in piece.members():
-            if member.ready:
-                label = (
-                    member.hostname
-                    or (pod_names and member.pod_name)
-                    or dashed_address(member.address)
-                )
-                if label == endpoint:
+        for item in piece.endpoints:
+            if isinstance(item, str):  # a ready endpoint without a hostname (objects.py)
+                if dashed and dashed_address(item) == endpoint:
                     return True
+                continue
+            if not item.ready:
+                continue
+            if item.hostname or (pod_names and item.pod_name):
+                if (item.hostname or item.pod_name) == endpoint:
+                    return True
+            elif dashed and dashed_address(item.address) == endpoint:
+                return True
     return False
 
 

@@ -146,6 +146,9 @@ CLUSTER_IP = cases(
         answer=["10-244-1-10.web.demo.svc.cluster.local. 30 IN A 10.244.1.10"],
     ),
     Case("10-244-1-12.web.demo.svc.cluster.local.", "A", rcode="NXDOMAIN"),  # not ready
+    # An endpoint with a hostname is named only by it, never by its dashed address.
+    Case("10-244-2-10.db.demo.svc.cluster.local.", "A", rcode="NXDOMAIN"),
+    Case("r0000001.web.demo.svc.cluster.local.", "A", rcode="NXDOMAIN"),  # a random label
 )
 
 # Specification 2.4.2: SRV records for named ports; CoreDNS weights floor(100/N).
