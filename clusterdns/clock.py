@@ -1,8 +1,8 @@
 """`Clock` and its real implementation: how code that expires, retries or stamps reads time.
 
-Everything that decides by time takes a `Clock`, so tests advance a fake one. The one other
-reader is the dispatcher, which times each query with `time.perf_counter` for the request
-duration histogram: a measurement, never a decision.
+Everything that decides by time takes a `Clock`, so tests advance a fake one. The dispatcher
+times each query for the request duration histogram through its `Clock` too (`monotonic`):
+this module is the only reader of the system clock.
 """
 
 import time
