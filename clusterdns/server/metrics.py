@@ -2,7 +2,8 @@
 
 The hot path bumps one integer in a cell shared by every pre-encoded answer with the same
 labels; the decoding path bumps dict entries. Nothing here calls `labels()` per query
-(DESIGN §3). A custom collector turns the counts into CoreDNS's families when scraped.
+(docs/architecture.md, "The query path"). A custom collector turns the counts into
+CoreDNS's families when scraped.
 """
 
 from bisect import bisect_left
