@@ -207,9 +207,7 @@ class ForwardPlugin:
             logger.warning("forward: %s", summary)
         self._schedule_flush(now)
 
-    async def _exchange(
-        self, wire: bytes, upstream: Upstream, transport: Transport
-    ) -> _Reply:
+    async def _exchange(self, wire: bytes, upstream: Upstream, transport: Transport) -> _Reply:
         metrics = self._metrics[upstream]
         metrics.sent(transport)
         started = self.clock.monotonic()
