@@ -175,8 +175,6 @@ class ForwardPlugin:
             reason = f"{upstream} ({transport}): timed out after {round(budget, 1):g}s"
         except UpstreamError as exc:
             reason = str(exc)
-        except WireError as exc:
-            reason = f"{upstream} ({transport}): malformed reply: {exc}"
         else:
             return reply
         logger.debug("forward: %s", reason)
