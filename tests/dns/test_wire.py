@@ -157,3 +157,21 @@ def test_answers_compares_the_type_exactly_not_case_folded() -> None:
     sent = dns.message.make_query("www.example.org.", "HTTPS", id=1).to_wire()
     assert answers(sent, question_end(sent), _reply_to("www.example.org.", "HTTPS", 1))
     assert not answers(sent, question_end(sent), _reply_to("www.example.org.", "TYPE97", 1))
+
+
+def test_walk_without_names_finds_the_same_records() -> None:
+    query = dns.message.make_query("www.example.org.", "MX", use_edns=0)
+    reply = dns.message.make_response(query)
+    reply.answer.append(
+        dns.rrset.from_text("www.example.org.", 30, "IN", "MX", "10 mx.example.org.")
+    )
+    reply.authority.append(
+        dns.rrset.from_text(
+            "example.org.", 60, "IN", "SOA", "ns.example.org. h.example.org. 1 2 3 4 5"
+        )
+    )
+    wire = reply.to_wire()
+    full, bare = walk(wire), walk(wire, names=False)
+    assert bare.records == full.records and bare.question_end == full.question_end
+    assert bare.rcode == full.rcode
+    assert (bare.pointers, bare.label_starts) == ((), frozenset())

@@ -14,6 +14,7 @@ from clusterdns.dns.wire import FIXED, Section, walk
 from clusterdns.errors import HeaderError, WireError
 from clusterdns.plugins.cache.policy import MAX_DEFAULT_TTL, Shape
 
+_ANSWER, _AUTHORITY, _ADDITIONAL = Section.ANSWER, Section.AUTHORITY, Section.ADDITIONAL
 _TTL = struct.Struct("!I")
 _COUNT = struct.Struct("!H")
 _SOA_MIN_RDATA = 22  # two root names and five 32-bit fields
@@ -69,7 +70,7 @@ def parse_reply(wire: bytes) -> WireReply:
     """Walk a reply once (`dns.wire.walk`); HeaderError when it is not a well-formed response."""
     summary = summarize_reply(wire)
     try:
-        walked = walk(wire)
+        walked = walk(wire, names=False)  # TTLs are rewritten in place: no bytes move
     except WireError as exc:
         raise HeaderError(str(exc)) from None
     flags = walked.flags
@@ -81,16 +82,16 @@ def parse_reply(wire: bytes) -> WireReply:
     authority_ns = False
     answers = 0
     for record in walked.records:
-        if record.section is Section.ANSWER:
+        if record.section is _ANSWER:
             answers += 1
-        if record.rtype == RType.OPT and record.section is Section.ADDITIONAL:
+        if record.rtype == RType.OPT and record.section is _ADDITIONAL:
             if opt is not None or wire[record.start] != 0:
                 raise HeaderError("more than one OPT, or OPT not at the root")
             opt, extended = (record.start, record.end), record.ttl >> 24
             continue
         offsets.append(record.ttl_at)
         ttls.append(0 if record.ttl & 0x80000000 else record.ttl)  # RFC 2181 8: top bit set = 0
-        if record.section is Section.AUTHORITY:
+        if record.section is _AUTHORITY:
             if record.rtype == RType.SOA and record.end - record.ttl_at - 6 >= _SOA_MIN_RDATA:
                 minimums.append(_TTL.unpack_from(wire, record.end - 4)[0])
             authority_ns = authority_ns or record.rtype == RType.NS
