@@ -95,10 +95,13 @@ def _read_additional(data: bytes, offset: int, count: int) -> Edns | None:
     edns: Edns | None = None
     for _ in range(count):
         is_root = offset < len(data) and data[offset] == 0
-        try:
-            offset = skip_name(data, offset, len(data))
-        except WireError as exc:
-            raise QueryRejected(Rcode.FORMERR, f"additional section: {exc}") from None
+        if is_root:
+            offset += 1  # the usual owner here: OPT's root name, no need to walk it
+        else:
+            try:
+                offset = skip_name(data, offset, len(data))
+            except WireError as exc:
+                raise QueryRejected(Rcode.FORMERR, f"additional section: {exc}") from None
         if offset + FIXED.size > len(data):
             raise QueryRejected(Rcode.FORMERR, "truncated additional record")
         rtype, rclass, ttl, rdlength = FIXED.unpack_from(data, offset)

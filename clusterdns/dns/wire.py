@@ -83,16 +83,17 @@ def question_name(data: bytes, offset: int) -> tuple[tuple[bytes, ...], int]:
     """
     start = offset
     size = len(data)
+    max_label, max_name = MAX_LABEL, MAX_NAME  # locals: this loop runs for every query
     while True:
         if offset >= size:
             raise WireError("question name runs past the message")
         length = data[offset]
         if length == 0:
             break
-        if length > MAX_LABEL:
+        if length > max_label:
             raise WireError("compressed or extended label in the question")
         offset += length + 1
-        if offset - start >= MAX_NAME or offset > size:
+        if offset - start >= max_name or offset > size:
             raise WireError("question name too long or truncated")
     if offset == start:
         return (), offset + 1
