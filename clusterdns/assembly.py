@@ -26,7 +26,7 @@ from clusterdns.plugin import (
 )
 from clusterdns.registry import REPEATABLE, SPECIAL, RepeatedSetup, load_setup
 from clusterdns.server.connections import TcpLimits
-from clusterdns.server.dispatch import ServerBlock as RoutedBlock
+from clusterdns.server.dispatch import ZoneChain
 from clusterdns.server.listener import ListenAddress, Listener
 from clusterdns.server.metrics import ServerCounters, server_label
 
@@ -42,7 +42,7 @@ class Server:
 
     port: int
     addresses: tuple[str, ...]
-    blocks: list[RoutedBlock]
+    blocks: list[ZoneChain]
     plugins: list[tuple[str, object]]
     counters: ServerCounters
     hot_path: bool = True
@@ -151,7 +151,7 @@ def build_servers(corefile: Corefile, process: SetupContext, default_port: int) 
                 f"port {port}: every block on a port must bind the same "
                 f"addresses, got {', '.join(listen)} and {', '.join(server.addresses)}",
             )
-        server.blocks.append(RoutedBlock(zones, _chain(block, zones, server, process)))
+        server.blocks.append(ZoneChain(zones, _chain(block, zones, server, process)))
     return list(servers.values())
 
 

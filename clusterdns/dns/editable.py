@@ -10,12 +10,10 @@ names where RFC 1035 allows it. No dnslib: this is on the per-query path.
 import struct
 from dataclasses import dataclass, replace
 
-from clusterdns.dns.message import HEADER
 from clusterdns.dns.records import RType
-from clusterdns.dns.wire import Section
+from clusterdns.dns.wire import FIXED, HEADER, Section, read_labels
 from clusterdns.errors import WireError
 
-_FIXED = struct.Struct("!HHIH")
 # Data layouts holding names: (bytes before the names, number of names). Only these RFC 1035
 # types may be compressed (RFC 3597 4); SRV (RFC 2782) and DNAME names are written in full.
 _NAMED = {2: (0, 1), 5: (0, 1), 6: (0, 2), 12: (0, 1), 15: (2, 1), 33: (6, 1), 39: (0, 1)}
@@ -77,10 +75,10 @@ def read(wire: bytes) -> Reply:
 
 def _read_record(wire: bytes, offset: int, section: Section) -> tuple[Rr, int]:
     name, offset = _read_name(wire, offset)
-    if offset + _FIXED.size > len(wire):
+    if offset + FIXED.size > len(wire):
         raise WireError("record cut short")
-    rtype, rclass, ttl, length = _FIXED.unpack_from(wire, offset)
-    start = offset + _FIXED.size
+    rtype, rclass, ttl, length = FIXED.unpack_from(wire, offset)
+    start = offset + FIXED.size
     end = start + length
     if end > len(wire):
         raise WireError("record data runs past the message")
@@ -102,36 +100,8 @@ def _read_record(wire: bytes, offset: int, section: Section) -> tuple[Rr, int]:
 
 def _read_name(wire: bytes, offset: int, limit: int | None = None) -> tuple[str, int]:
     """The name at `offset` as text, and the offset after it (after the first pointer)."""
-    labels: list[str] = []
-    after = -1
-    seen = 0
-    position = offset
-    bound = len(wire) if limit is None else limit
-    while True:
-        if position >= bound:
-            raise WireError(f"name at offset {offset} runs past its field")
-        length = wire[position]
-        if length == 0:
-            break
-        if length & 0xC0 == 0xC0:
-            if position + 2 > bound:
-                raise WireError("compression pointer cut short")
-            target = ((length & 0x3F) << 8) | wire[position + 1]
-            if after < 0:
-                after = position + 2
-            seen += 1
-            if target >= position or seen > 127:  # RFC 1035 4.1.4: pointers go back
-                raise WireError("compression pointer does not point back")
-            position, bound = target, len(wire)
-            continue
-        if length & 0xC0:
-            raise WireError(f"label type {length >> 6} is not supported")
-        if position + 1 + length > bound:
-            raise WireError("label runs past its field")
-        labels.append(_label_text(wire[position + 1 : position + 1 + length]))
-        position += 1 + length
-    end = after if after >= 0 else position + 1
-    return (".".join(labels) + "." if labels else "."), end
+    labels, end = read_labels(wire, offset, len(wire) if limit is None else limit)
+    return (".".join(map(_label_text, labels)) + "." if labels else "."), end
 
 
 def _label_text(label: bytes) -> str:
@@ -201,7 +171,7 @@ class _Writer:
     def record(self, rr: Rr) -> None:
         self.name(rr.name)
         fixed = len(self.out)
-        self.out += _FIXED.pack(rr.rtype, rr.rclass, rr.ttl, 0)
+        self.out += FIXED.pack(rr.rtype, rr.rclass, rr.ttl, 0)
         data = len(self.out)
         self.out += rr.head
         for name in rr.names:

@@ -12,10 +12,10 @@ from dnslib import CLASS, DNSRecord
 
 from clusterdns.dns.encode import encode_records, finish
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Target, Txt
-from clusterdns.dns.wire import Section, walk
+from clusterdns.dns.wire import FIXED, Section, question_name, skip_name, walk
+from clusterdns.dns.wire import HEADER as HEADER  # defined in wire; re-exported for callers
 from clusterdns.errors import HeaderError, QueryRejected, WireError
 
-HEADER = struct.Struct("!HHHHHH")
 _OPT = struct.Struct("!BHHIH")  # root name, type OPT, payload, ext-rcode/version/flags, rdlen
 UDP_MIN_PAYLOAD = 512  # RFC 1035 4.2.1; RFC 6891 6.2.5: treat smaller EDNS sizes as 512
 # Replies over UDP never exceed this, whatever the client advertises: a 55-byte query must
@@ -79,7 +79,10 @@ def decode_query(data: bytes) -> Query:
         raise QueryRejected(Rcode.FORMERR, f"{qdcount} questions, want exactly 1")
     if ancount or nscount:
         raise QueryRejected(Rcode.FORMERR, "a query with answer or authority records")
-    labels, offset = _read_question_name(data, HEADER.size)
+    try:
+        labels, offset = question_name(data, HEADER.size)
+    except WireError as exc:
+        raise QueryRejected(Rcode.FORMERR, str(exc)) from None
     if offset + 4 > len(data):
         raise QueryRejected(Rcode.FORMERR, "question ends before its type and class")
     qtype, qclass = struct.unpack_from("!HH", data, offset)
@@ -88,60 +91,21 @@ def decode_query(data: bytes) -> Query:
     return Query(ident, flags, labels, _name_text(labels), qtype, qclass, edns, data, question_end)
 
 
-def _read_question_name(data: bytes, offset: int) -> tuple[tuple[bytes, ...], int]:
-    """The question name's lowercased labels and the offset after it (lengths walked once)."""
-    start = offset
-    size = len(data)
-    while True:
-        if offset >= size:
-            raise QueryRejected(Rcode.FORMERR, "question name runs past the message")
-        length = data[offset]
-        if length == 0:
-            break
-        if length > 63:
-            # RFC 1035 4.1.4: a compression pointer has nothing earlier to point at here.
-            raise QueryRejected(Rcode.FORMERR, "compressed or extended label in the question")
-        offset += length + 1
-        # RFC 1035 2.3.4: at most 255 bytes, counting the length bytes and the final zero.
-        if offset - start >= 255 or offset > size:
-            raise QueryRejected(Rcode.FORMERR, "question name too long or truncated")
-    if offset == start:
-        return (), offset + 1
-    raw = data[start:offset].lower()  # one copy, lowercased once; labels sliced from it
-    labels = []
-    i = 0
-    end = len(raw)
-    while i < end:
-        length = raw[i]
-        labels.append(raw[i + 1 : i + 1 + length])
-        i += length + 1
-    return tuple(labels), offset + 1
-
-
-def _skip_name(data: bytes, offset: int) -> tuple[bool, int]:
-    """Skip a possibly compressed name; return (is_root, offset after it)."""
-    first = True
-    while offset < len(data):
-        length = data[offset]
-        if length == 0:
-            return first, offset + 1
-        if length & 0xC0 == 0xC0:
-            return False, offset + 2
-        if length > 63:
-            break
-        first = False
-        offset += 1 + length
-    raise QueryRejected(Rcode.FORMERR, "malformed name in the additional section")
-
-
 def _read_additional(data: bytes, offset: int, count: int) -> Edns | None:
     edns: Edns | None = None
     for _ in range(count):
-        is_root, offset = _skip_name(data, offset)
-        if offset + 10 > len(data):
+        is_root = offset < len(data) and data[offset] == 0
+        if is_root:
+            offset += 1  # the usual owner here: OPT's root name, no need to walk it
+        else:
+            try:
+                offset = skip_name(data, offset, len(data))
+            except WireError as exc:
+                raise QueryRejected(Rcode.FORMERR, f"additional section: {exc}") from None
+        if offset + FIXED.size > len(data):
             raise QueryRejected(Rcode.FORMERR, "truncated additional record")
-        rtype, rclass, ttl, rdlength = struct.unpack_from("!HHIH", data, offset)
-        offset += 10
+        rtype, rclass, ttl, rdlength = FIXED.unpack_from(data, offset)
+        offset += FIXED.size
         end = offset + rdlength
         if end > len(data):
             raise QueryRejected(Rcode.FORMERR, "additional record data runs past the message")
@@ -313,8 +277,8 @@ def summarize_reply(data: bytes) -> ReplySummary:
     if not flags & 0x8000 or qdcount != 1:
         raise HeaderError("not a response to one question")
     try:
-        labels, offset = _read_question_name(data, HEADER.size)
-    except QueryRejected as exc:
+        labels, offset = question_name(data, HEADER.size)
+    except WireError as exc:
         raise HeaderError(str(exc)) from None
     if offset + 4 > len(data):
         raise HeaderError("reply question truncated")

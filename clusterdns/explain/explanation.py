@@ -17,7 +17,7 @@ from clusterdns.explain.reasons import Reason, Why, explain_name
 from clusterdns.plugin import Handler
 from clusterdns.plugins.forward.handler import ForwardPlugin
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
-from clusterdns.server.dispatch import ServerBlock
+from clusterdns.server.dispatch import ZoneChain
 
 # Plugins that never answer a question themselves: they watch, count, log or reorder.
 PASSIVE = ("reload", "ready", "health", "prometheus", "errors", "log", "loadbalance", "loop")
@@ -81,7 +81,7 @@ def with_wire_ttls(result: Answer, reply: bytes) -> Answer:
     return replace(result, answer=patched[0], authority=patched[1], additional=patched[2])
 
 
-def _route(block: ServerBlock, question: Question) -> Explanation:
+def _route(block: ZoneChain, question: Question) -> Explanation:
     why = Why()
     cache_at: int | None = None  # where cache sits among the reasons, if the block has it
     candidate = ""  # the first plugin explain does not model, which may answer

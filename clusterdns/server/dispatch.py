@@ -32,8 +32,11 @@ PANIC_LOG_PERIOD = 60.0  # seconds between the consolidated lines about failed a
 
 
 @dataclass(frozen=True, slots=True)
-class ServerBlock:
-    """The zones one Corefile server block serves, and its chain."""
+class ZoneChain:
+    """The zones one Corefile server block serves, and its chain: what the dispatcher routes to.
+
+    Distinct from `corefile.parser.ServerBlock`, the block as written in the Corefile.
+    """
 
     zones: tuple[str, ...]
     chain: Chain
@@ -92,7 +95,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        blocks: list[ServerBlock],
+        blocks: list[ZoneChain],
         answers: AnswerCache | None = None,
         counters: ServerCounters | None = None,
         clock: Clock | None = None,
@@ -105,7 +108,7 @@ class Dispatcher:
         self._bodies: BodyMemo = {}  # big and negative answers' encodings (encode_answer)
         self.replace_blocks(blocks)
 
-    def replace_blocks(self, blocks: list[ServerBlock]) -> None:
+    def replace_blocks(self, blocks: list[ZoneChain]) -> None:
         """Route to `blocks` from now on (a reload swaps every chain in one assignment)."""
         by_zone = {zone: block for block in blocks for zone in block.zones}
         self._routes = (tuple(by_zone), by_zone)
@@ -214,7 +217,7 @@ class Dispatcher:
         protocol: str,
         client: tuple[str, int],
         zone: str | None,
-        by_zone: dict[str, ServerBlock],
+        by_zone: dict[str, ZoneChain],
     ) -> Response:
         if query.edns is not None and query.edns.version != 0:
             return Response("", answer=Answer(Rcode.BADVERS))  # RFC 6891 6.1.3

@@ -8,16 +8,11 @@ from dataclasses import dataclass, field
 from clusterdns.clock import Clock
 from clusterdns.errors import ConfigError
 from clusterdns.server.connections import DEFAULT_TCP_LIMITS, TcpLimits
-from clusterdns.server.dispatch import Dispatcher, ServerBlock
-from clusterdns.server.hotpath import AnswerCache
+from clusterdns.server.dispatch import Dispatcher, ZoneChain
+from clusterdns.server.hotpath import ANSWER_STORE_ENTRIES, AnswerCache
 from clusterdns.server.metrics import ServerCounters
 from clusterdns.server.tcp import TcpServer
 from clusterdns.server.udp import UdpServer
-
-# Pre-encoded replies kept per UDP socket while the hot path is on. At the store's 32 MiB byte
-# cap this is ~670 bytes a reply; it holds every name of a 10k-Service cluster in a few types,
-# so repeated cluster questions never take the decoding path.
-ANSWER_STORE_ENTRIES = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +42,7 @@ class Listener:
     async def open(
         cls,
         key: ListenAddress,
-        blocks: list[ServerBlock],
+        blocks: list[ZoneChain],
         counters: ServerCounters,
         *,
         pre_encode: bool,
@@ -80,7 +75,7 @@ class Listener:
         """The server's request counters; they outlive reloads with the listener."""
         return self.dispatcher.counters
 
-    def adopt(self, blocks: list[ServerBlock], *, pre_encode: bool, limits: TcpLimits) -> None:
+    def adopt(self, blocks: list[ZoneChain], *, pre_encode: bool, limits: TcpLimits) -> None:
         """Serve a reloaded server's chains, pre-encoding and TCP limits from now on.
 
         Pre-encoding follows the new Corefile: `log` or `acl` added by the reload must see

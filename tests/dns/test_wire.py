@@ -7,7 +7,7 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from clusterdns.dns.wire import Section, walk
+from clusterdns.dns.wire import Section, answers, question_end, read_labels, walk
 from clusterdns.errors import WireError
 from tests.plugins.loadbalance.wirebuild import QUESTION_NAME, message, name, pointer, rr
 
@@ -83,3 +83,95 @@ def test_counts_larger_than_the_message_are_refused() -> None:
     wire = wire[:6] + struct.pack("!H", 2) + wire[8:]
     with pytest.raises(WireError):
         walk(wire)
+
+
+def test_ttl_positions_point_at_each_records_ttl() -> None:
+    query = dns.message.make_query("www.example.org.", "A")
+    reply = dns.message.make_response(query)
+    reply.answer.append(
+        dns.rrset.from_text("www.example.org.", 1234, "IN", "A", "10.0.0.1", "10.0.0.2")
+    )
+    wire = reply.to_wire()
+    ttls = [struct.unpack_from("!I", wire, r.ttl_at)[0] for r in walk(wire).records]
+    assert ttls == [1234, 1234]
+
+
+# Header, then "a.example." at 12 and a pointer back to it at 23 ("b" + pointer at 25).
+_NAMES = bytes(12) + b"\x01a\x07example\x00" + b"\x01b\xc0\x0c"
+
+
+@pytest.mark.parametrize(
+    ("data", "offset", "labels", "after"),
+    [
+        pytest.param(_NAMES, 12, [b"a", b"example"], 23, id="plain"),
+        pytest.param(_NAMES, 23, [b"b", b"a", b"example"], 27, id="pointer-followed"),
+        pytest.param(bytes(12) + b"\x00", 12, [], 13, id="root"),
+    ],
+)
+def test_read_labels_follows_pointers(
+    data: bytes, offset: int, labels: list[bytes], after: int
+) -> None:
+    assert read_labels(data, offset, len(data)) == (labels, after)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(bytes(12) + b"\xc0\x0c", id="pointer-to-itself"),
+        pytest.param(bytes(12) + b"\x01a\xc0\x0c", id="loop-through-a-label"),
+        pytest.param(bytes(12) + b"\xc0\x0e\x01a\x00", id="forward-pointer"),
+        pytest.param(bytes(12) + b"\x01a", id="cut-short"),
+        pytest.param(bytes(12) + b"\x41a\x00", id="extended-label"),
+        pytest.param(bytes(12) + (b"\x3f" + b"y" * 63) * 4 + b"\x00", id="longer-than-255"),
+    ],
+)
+def test_read_labels_refuses_loops_and_malformed_names(data: bytes) -> None:
+    with pytest.raises(WireError):
+        read_labels(data, 12, len(data))
+
+
+_SENT = dns.message.make_query("Www.Example.org.", "A", id=4660).to_wire()
+
+
+def _reply_to(name: str, rtype: str = "A", ident: int = 4660) -> bytes:
+    return dns.message.make_response(dns.message.make_query(name, rtype, id=ident)).to_wire()
+
+
+@pytest.mark.parametrize(
+    ("reply", "matches"),
+    [
+        pytest.param(_reply_to("www.example.org."), True, id="same-question-other-case"),
+        pytest.param(_reply_to("www.example.org.", ident=1), False, id="other-id"),
+        pytest.param(_reply_to("www.example.net."), False, id="other-name"),
+        pytest.param(_reply_to("www.example.org.", "AAAA"), False, id="other-type"),
+        pytest.param(_SENT, False, id="the-query-itself"),
+        pytest.param(_reply_to("www.example.org.")[:20], False, id="cut-short"),
+    ],
+)
+def test_answers_checks_id_response_and_question(reply: bytes, matches: bool) -> None:
+    assert answers(_SENT, question_end(_SENT), reply) is matches
+
+
+def test_answers_compares_the_type_exactly_not_case_folded() -> None:
+    # Type 65 (HTTPS) is 0x0041, "A" to bytes.lower(), which makes it 0x0061 (type 97).
+    sent = dns.message.make_query("www.example.org.", "HTTPS", id=1).to_wire()
+    assert answers(sent, question_end(sent), _reply_to("www.example.org.", "HTTPS", 1))
+    assert not answers(sent, question_end(sent), _reply_to("www.example.org.", "TYPE97", 1))
+
+
+def test_walk_without_names_finds_the_same_records() -> None:
+    query = dns.message.make_query("www.example.org.", "MX", use_edns=0)
+    reply = dns.message.make_response(query)
+    reply.answer.append(
+        dns.rrset.from_text("www.example.org.", 30, "IN", "MX", "10 mx.example.org.")
+    )
+    reply.authority.append(
+        dns.rrset.from_text(
+            "example.org.", 60, "IN", "SOA", "ns.example.org. h.example.org. 1 2 3 4 5"
+        )
+    )
+    wire = reply.to_wire()
+    full, bare = walk(wire), walk(wire, names=False)
+    assert bare.records == full.records and bare.question_end == full.question_end
+    assert bare.rcode == full.rcode
+    assert (bare.pointers, bare.label_starts) == ((), frozenset())

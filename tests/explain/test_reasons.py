@@ -12,7 +12,7 @@ from clusterdns.explain.load import Target, load_target
 from clusterdns.explain.question import parse_question
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.serve_flags import ServeOptions, serve_corefile
-from clusterdns.server.dispatch import ServerBlock
+from clusterdns.server.dispatch import ZoneChain
 from tests.fakes.plugins import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -338,7 +338,7 @@ async def test_a_plugin_explain_does_not_model_is_named_as_the_one_that_may_answ
     configured = target(CONFIGURED)
     block = configured.server.blocks[0]
     chain = Chain([*block.chain.handlers, Custom()])
-    configured.server.blocks[0] = ServerBlock(block.zones, chain)
+    configured.server.blocks[0] = ZoneChain(block.zones, chain)
     result = await explain(configured, parse_question("example.com"))
     assert result.plugin == "custom" and result.reply is None and not result.complete
     assert [r.code for r in result.reasons] == ["not-kubernetes", "may-answer"]

@@ -23,7 +23,7 @@ from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.source import ManifestSource, publish_objects
 from clusterdns.serve_flags import ServeOptions, serve_app
-from clusterdns.server.dispatch import Dispatcher, ServerBlock, run_now
+from clusterdns.server.dispatch import Dispatcher, ZoneChain, run_now
 from clusterdns.server.hotpath import AnswerCache
 from tests.conftest import EXAMPLES, plugins
 from tests.fakes.plugins import FakeClock
@@ -42,11 +42,11 @@ def _app() -> App:
     return app
 
 
-def _blocks(app: App) -> list[ServerBlock]:
+def _blocks(app: App) -> list[ZoneChain]:
     # loadbalance cycles orders per query; without it one question has one reply, so the
     # two paths can be compared byte for byte.
     return [
-        ServerBlock(b.zones, Chain([h for h in b.chain.handlers if h.name != "loadbalance"]))
+        ZoneChain(b.zones, Chain([h for h in b.chain.handlers if h.name != "loadbalance"]))
         for b in app.servers[0].blocks
     ]
 
@@ -194,7 +194,7 @@ def test_a_failing_chain_gives_servfail_and_logs_once_per_period(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = FakeClock()
-    broken = Dispatcher([ServerBlock((".",), Chain([Broken()]))], clock=clock)
+    broken = Dispatcher([ZoneChain((".",), Chain([Broken()]))], clock=clock)
     caplog.set_level(logging.ERROR, logger="clusterdns.server.dispatch")
     for _ in range(500):
         reply = run_now(broken.handle(make(use_edns=False), "udp", CLIENT))

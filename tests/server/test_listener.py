@@ -13,7 +13,7 @@ from clusterdns.dns.records import Address, Answer, Rcode, Record, RType
 from clusterdns.errors import ConfigError
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.server.connections import TcpLimits
-from clusterdns.server.dispatch import ServerBlock
+from clusterdns.server.dispatch import ZoneChain
 from clusterdns.server.listener import ListenAddress, Listener
 from clusterdns.server.metrics import ServerCounters
 from tests.conftest import Client
@@ -34,9 +34,9 @@ class Fixed:
         return Response(self.name, answer=answer, cacheable=True, scope=self.name)
 
 
-def blocks(address: str) -> list[ServerBlock]:
+def blocks(address: str) -> list[ZoneChain]:
     """One block for the root zone whose chain is a `Fixed` handler."""
-    return [ServerBlock((".",), Chain([Fixed(address)]))]
+    return [ZoneChain((".",), Chain([Fixed(address)]))]
 
 
 async def opened(pre_encode: bool = True, limits: TcpLimits | None = None) -> Listener:

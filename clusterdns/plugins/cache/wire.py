@@ -6,15 +6,15 @@ a few `pack_into` calls and the client's own id, question and OPT.
 """
 
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from clusterdns.dns.message import HEADER, Query, splice_question, summarize_reply
+from clusterdns.dns.message import Query, splice_question, summarize_reply
 from clusterdns.dns.records import RType
-from clusterdns.errors import HeaderError
+from clusterdns.dns.wire import FIXED, Section, walk
+from clusterdns.errors import HeaderError, WireError
 from clusterdns.plugins.cache.policy import MAX_DEFAULT_TTL, Shape
 
-_RR = struct.Struct("!HHIH")  # type, class, TTL, RDLENGTH after the owner name
+_ANSWER, _AUTHORITY, _ADDITIONAL = Section.ANSWER, Section.AUTHORITY, Section.ADDITIONAL
 _TTL = struct.Struct("!I")
 _COUNT = struct.Struct("!H")
 _SOA_MIN_RDATA = 22  # two root names and five 32-bit fields
@@ -67,31 +67,38 @@ class WireReply:
 
 
 def parse_reply(wire: bytes) -> WireReply:
-    """Walk a reply's records; HeaderError when it is not a well-formed response."""
+    """Walk a reply once (`dns.wire.walk`); HeaderError when it is not a well-formed response."""
     summary = summarize_reply(wire)
-    _, flags, _, ancount, nscount, arcount = HEADER.unpack_from(wire)
+    try:
+        walked = walk(wire, names=False)  # TTLs are rewritten in place: no bytes move
+    except WireError as exc:
+        raise HeaderError(str(exc)) from None
+    flags = walked.flags
     offsets: list[int] = []
     ttls: list[int] = []
     minimums: list[int] = []
     opt: tuple[int, int] | None = None
     extended = 0
     authority_ns = False
-    for record in _records(wire, ancount + nscount + arcount):
-        if record.rtype == RType.OPT and record.index >= ancount + nscount:
+    answers = 0
+    for record in walked.records:
+        if record.section is _ANSWER:
+            answers += 1
+        if record.rtype == RType.OPT and record.section is _ADDITIONAL:
             if opt is not None or wire[record.start] != 0:
                 raise HeaderError("more than one OPT, or OPT not at the root")
             opt, extended = (record.start, record.end), record.ttl >> 24
             continue
         offsets.append(record.ttl_at)
         ttls.append(0 if record.ttl & 0x80000000 else record.ttl)  # RFC 2181 8: top bit set = 0
-        if ancount <= record.index < ancount + nscount:
+        if record.section is _AUTHORITY:
             if record.rtype == RType.SOA and record.end - record.ttl_at - 6 >= _SOA_MIN_RDATA:
                 minimums.append(_TTL.unpack_from(wire, record.end - 4)[0])
             authority_ns = authority_ns or record.rtype == RType.NS
     shape = Shape(
         rcode=(extended << 4) | (flags & RCODE),
         truncated=bool(flags & TC),
-        answers=ancount,
+        answers=answers,
         authority_soa=bool(minimums),
         authority_ns=authority_ns,
         records=len(ttls),
@@ -101,50 +108,6 @@ def parse_reply(wire: bytes) -> WireReply:
     return WireReply(
         wire, summary.name, summary.qtype, summary.qclass, flags, shape, tuple(offsets), opt
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Record:
-    """Where one record sits in a reply, and its type and TTL."""
-
-    index: int
-    start: int
-    rtype: int
-    ttl: int
-    ttl_at: int
-    end: int
-
-
-def _records(wire: bytes, count: int) -> Iterator[_Record]:
-    """The `count` records after the question, checked to lie within `wire` and to fill it."""
-    offset = _skip_name(wire, HEADER.size) + 4
-    for index in range(count):
-        start = offset
-        offset = _skip_name(wire, offset)
-        if offset + _RR.size > len(wire):
-            raise HeaderError("record header runs past the reply")
-        rtype, _, ttl, rdlength = _RR.unpack_from(wire, offset)
-        ttl_at = offset + 4
-        offset += _RR.size + rdlength
-        if offset > len(wire):
-            raise HeaderError("record data runs past the reply")
-        yield _Record(index, start, rtype, ttl, ttl_at, offset)
-    if offset != len(wire):
-        raise HeaderError(f"{len(wire) - offset} bytes after the last record")
-
-
-def _skip_name(wire: bytes, offset: int) -> int:
-    """The offset after a possibly compressed name."""
-    while offset < len(wire):
-        length = wire[offset]
-        if length == 0:
-            return offset + 1
-        if length & 0xC0 == 0xC0:
-            return offset + 2
-        if length > 63:
-            break
-        offset += 1 + length
-    raise HeaderError("malformed or truncated name in the reply")
 
 
 def set_ttls(wire: bytes, offsets: tuple[int, ...], ttl: int) -> bytearray:
@@ -187,4 +150,4 @@ def render(template: bytes, offsets: tuple[int, ...], flags: int, query: Query, 
 def opt_record(query: Query) -> bytes:
     """Our OPT for `query`: the payload size we honour, DO echoed, version 0, no options."""
     do = 0x8000 if query.edns is not None and query.edns.do else 0
-    return b"\x00" + _RR.pack(RType.OPT, query.max_udp_size(), do, 0)
+    return b"\x00" + FIXED.pack(RType.OPT, query.max_udp_size(), do, 0)

@@ -10,7 +10,7 @@ from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, ZONE_TRANSFERS, Answer, Rcode, Record
 from clusterdns.errors import ConfigError
 from clusterdns.periodic import Periodic
-from clusterdns.plugin import Next, Request, Response, ZoneChange
+from clusterdns.plugin import EVERYTHING, Next, Request, Response, ZoneChange
 from clusterdns.plugins.file.options import FileConfig
 from clusterdns.plugins.file.zone import Result, Zone, build_zone, lookup
 from clusterdns.plugins.file.zonefile import parse_zone
@@ -115,7 +115,7 @@ class FileHandler:
         final = Rcode(rcode) if rcode in (Rcode.NXDOMAIN, Rcode.SERVFAIL) else Rcode.NOERROR
         merged = replace(answer, rcode=final, answer=chain)
         ttl = min(record.ttl for record in chain)
-        return Response(self.name, answer=merged, cacheable=ttl > 0, scope="*", ttl=ttl)
+        return Response(self.name, answer=merged, cacheable=ttl > 0, scope=EVERYTHING, ttl=ttl)
 
     async def start(self) -> None:
         """Start checking the file every `reload` interval (none when it is 0)."""

@@ -5,8 +5,9 @@ import socket
 import struct
 from typing import Literal, Protocol
 
-from clusterdns.dns.message import TCP_MAX_MESSAGE, summarize_reply
-from clusterdns.errors import HeaderError, UpstreamError
+from clusterdns.dns.message import TCP_MAX_MESSAGE
+from clusterdns.dns.wire import answers, question_end
+from clusterdns.errors import UpstreamError, WireError
 from clusterdns.plugins.forward.options import Upstream
 
 Transport = Literal["udp", "tcp"]
@@ -18,24 +19,13 @@ class Exchanger(Protocol):
     async def exchange(
         self, wire: bytes, upstream: Upstream, transport: Transport = "udp"
     ) -> bytes:
-        """The reply to `wire`, or UpstreamError; callers bound it with `asyncio.timeout`."""
+        """The reply to `wire`, or UpstreamError; callers bound it with `asyncio.timeout`.
+
+        The reply is checked here, once (`dns.wire.answers`: same id, a response, the same
+        question); replies that fail the check are ignored, and the caller trusts the one
+        returned.
+        """
         ...
-
-
-def reply_matches(query: bytes, reply: bytes) -> bool:
-    """True when `reply` answers `query`: same id, a response, same question (any case)."""
-    try:
-        summary = summarize_reply(reply)
-        asked = summarize_reply(b"\x00\x00\x80\x00" + query[4:])
-    except HeaderError:
-        return False
-    (ident,) = struct.unpack_from("!H", query)
-    return (
-        summary.id == ident
-        and summary.name == asked.name
-        and summary.qtype == asked.qtype
-        and summary.qclass == asked.qclass
-    )
 
 
 def what_happened(exc: BaseException) -> str:
@@ -56,10 +46,11 @@ class _UdpWaiter(asyncio.DatagramProtocol):
 
     def __init__(self, query: bytes, done: "asyncio.Future[bytes]") -> None:
         self.query = query
+        self.question_end = question_end(query)
         self.done = done
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
-        if not self.done.done() and reply_matches(self.query, data):
+        if not self.done.done() and answers(self.query, self.question_end, data):
             self.done.set_result(data)
 
     def error_received(self, exc: Exception) -> None:
@@ -74,6 +65,10 @@ class NetworkExchanger:
         self, wire: bytes, upstream: Upstream, transport: Transport = "udp"
     ) -> bytes:
         """The matching reply over `transport`; UpstreamError on refusal or a broken stream."""
+        try:
+            question_end(wire)  # a query we cannot match replies to is not sent
+        except WireError as exc:
+            raise UpstreamError(f"{upstream} ({transport}): bad query: {exc}") from exc
         try:
             if transport == "tcp":
                 return await self._tcp(wire, upstream)
@@ -97,6 +92,7 @@ class NetworkExchanger:
             transport.close()
 
     async def _tcp(self, wire: bytes, upstream: Upstream) -> bytes:
+        end = question_end(wire)
         reader, writer = await asyncio.open_connection(upstream.host, upstream.port)
         try:
             writer.write(struct.pack("!H", len(wire)) + wire)
@@ -104,7 +100,7 @@ class NetworkExchanger:
             while True:  # skip replies to other queries, as over UDP
                 (length,) = struct.unpack("!H", await reader.readexactly(2))
                 reply = await reader.readexactly(min(length, TCP_MAX_MESSAGE))
-                if reply_matches(wire, reply):
+                if answers(wire, end, reply):
                     return reply
         finally:
             writer.close()

@@ -10,12 +10,11 @@ function of (section, turn).
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from clusterdns.dns.records import Answer, Rcode, Record, RType
+from clusterdns.dns.records import ZONE_TRANSFERS, Answer, Rcode, Record, RType
 from clusterdns.dns.wire import Section, WireMessage, WireRecord, walk
 from clusterdns.errors import WireError
 
 _ADDRESS = frozenset((RType.A, RType.AAAA))
-_TRANSFERS = frozenset((251, 252))  # IXFR, AXFR: CoreDNS leaves zone transfers alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +58,8 @@ def _rotate(indexes: list[int], turn: int) -> tuple[int, ...]:
 
 def balances(qtype: int, rcode: int) -> bool:
     """True when replies to `qtype` with `rcode` get reordered (NOERROR, not a transfer)."""
-    return rcode == Rcode.NOERROR and qtype not in _TRANSFERS
+    # CoreDNS leaves zone transfers alone.
+    return rcode == Rcode.NOERROR and qtype not in ZONE_TRANSFERS
 
 
 def varies(answer: Answer) -> bool:

@@ -7,7 +7,9 @@ from clusterdns.corefile.parser import Directive
 from clusterdns.plugin import SetupContext
 from clusterdns.plugins.loadbalance.handler import LoadBalanceHandler
 
-POLICIES = ("round_robin",)
+# The handler each policy makes; CoreDNS's default policy is round_robin.
+_HANDLERS = {"round_robin": LoadBalanceHandler}
+POLICIES = tuple(_HANDLERS)
 # CoreDNS policies and properties clusterdns does not implement: named in the error.
 _UNSUPPORTED = ("weighted",)
 
@@ -35,6 +37,5 @@ def parse(directive: Directive) -> LoadBalanceConfig:
 
 
 def setup(directive: Directive, context: SetupContext) -> LoadBalanceHandler:
-    """Parse the stanza and make the handler."""
-    parse(directive)
-    return LoadBalanceHandler()
+    """Parse the stanza and make the handler of its policy."""
+    return _HANDLERS[parse(directive).policy]()

@@ -5,13 +5,12 @@ from dataclasses import dataclass
 from enum import Enum
 
 from clusterdns.dns.message import HEADER, TCP_MAX_MESSAGE, Query, encode_answer
-from clusterdns.dns.records import Rcode, RType
+from clusterdns.dns.records import ZONE_TRANSFERS, Rcode, RType
 from clusterdns.dns.wire import Section, walk
 from clusterdns.errors import WireError
 from clusterdns.plugin import Response
 
 CLASSES = ("all", "denial", "error", "success")
-_TRANSFERS = frozenset((251, 252))  # IXFR, AXFR
 
 
 class Kind(Enum):
@@ -45,7 +44,7 @@ class ReplyFacts:
 
 def typify(qtype: int, rcode: int, answers: Sequence[int], authority: Sequence[int]) -> Kind:
     """The kind of a reply to `qtype`, from its rcode and the types in two of its sections."""
-    if qtype in _TRANSFERS:
+    if qtype in ZONE_TRANSFERS:
         return Kind.META
     if answers and rcode == Rcode.NOERROR:
         # An A or AAAA question answered without its type (a CNAME alone) is NODATA.

@@ -295,18 +295,6 @@ async def test_each_exchange_is_a_connection_cache_miss(loop_upstream: MakeUpstr
     assert sample(registry, "coredns_proxy_conn_cache_hits_total", **labels) == 0
 
 
-async def test_reply_to_another_question_is_not_relayed() -> None:
-    class Liar(FakeExchanger):
-        async def exchange(self, wire: bytes, upstream: Upstream, transport: str = "udp") -> bytes:
-            other = dns.message.make_query("evil.example.", "A")
-            other.id = int.from_bytes(wire[:2], "big")
-            return dns.message.make_response(other).to_wire()
-
-    plugin = make_plugin(exchanger=Liar(), timeout=TIMEOUT)
-    response = await plugin.serve(request("q.example."), next_plugin)
-    assert response.answer is not None and response.answer.rcode == Rcode.SERVFAIL
-
-
 @dataclass(frozen=True)
 class EdnsCase:
     """A client query's EDNS, the upstream's behaviour, and the OPT the client gets back."""
