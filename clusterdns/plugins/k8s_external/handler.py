@@ -7,7 +7,7 @@ from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import Directive
 from clusterdns.dns.message import answer_records, make_query
 from clusterdns.dns.records import CLASS_IN, ZONE_TRANSFERS, Answer, Rcode, Record
-from clusterdns.plugin import Next, Request, Response
+from clusterdns.plugin import EVERYTHING, Next, Request, Response
 from clusterdns.plugins.k8s_external.answer import Reply, answer, external_index
 from clusterdns.plugins.k8s_external.options import ExternalConfig
 from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
@@ -56,9 +56,9 @@ class ExternalHandler:
             return await next(request)
         if reply.lookups:
             return await self._resolve(request, next, reply)
-        # The SOA serial moves with every snapshot: any zone change drops these ("*").
+        # The SOA serial moves with every snapshot: any zone change drops these (EVERYTHING).
         cacheable = reply.answer.rcode != Rcode.SERVFAIL
-        return Response(self.name, answer=reply.answer, cacheable=cacheable, scope="*")
+        return Response(self.name, answer=reply.answer, cacheable=cacheable, scope=EVERYTHING)
 
     async def _resolve(self, request: Request, next: Next, reply: Reply) -> Response:
         """Append each ingress hostname's records, looked up through the whole server as
@@ -74,7 +74,7 @@ class ExternalHandler:
                 records.extend(answer_records(found.wire)[1])
         ttl = min(record.ttl for record in records)
         result = replace(reply.answer, answer=tuple(records))
-        return Response(self.name, answer=result, cacheable=ttl > 0, scope="*", ttl=ttl)
+        return Response(self.name, answer=result, cacheable=ttl > 0, scope=EVERYTHING, ttl=ttl)
 
     def _reverse_index(self, snapshot: ZoneSnapshot) -> dict[str, tuple[Service, ...]]:
         built_for, index = self._index
