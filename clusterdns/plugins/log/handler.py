@@ -1,4 +1,4 @@
-"""The `log` handler: one INFO line on the `clusterdns.plugins.log` logger per logged query."""
+"""The `log` handler: one line per logged query, batched to stdout while that logger is at INFO."""
 
 import logging
 from dataclasses import replace
@@ -18,11 +18,13 @@ from clusterdns.plugins.log.template import (
     render,
     seconds_text,
 )
+from clusterdns.plugins.log.writer import LineWriter
 
 if TYPE_CHECKING:
     from clusterdns.plugins.log.options import LogConfig
 
-# The query log has a fixed name, so it can be routed apart from clusterdns's own logs.
+# The query log's level switch: its lines are written (by LineWriter, in batches, to stdout)
+# only while this logger is enabled for INFO, as clusterdns's own INFO lines are.
 QUERY_LOG = logging.getLogger("clusterdns.plugins.log")
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,14 @@ class LogHandler:
         self._clock = clock
         self._parts = parse_format(config.format)
         self._hit_lines: dict[bytes, str] = {}
+        self.writer = LineWriter()
+
+    async def start(self) -> None:
+        """Nothing to start: lines are written as they come."""
+
+    async def stop(self) -> None:
+        """Write the lines still queued (the server stops, or a reload replaced this chain)."""
+        self.writer.flush()
 
     async def serve(self, request: Request, next: Next) -> Response:
         """Ask `next`, then log the query and its reply."""
@@ -75,7 +85,7 @@ class LogHandler:
             host, port = client
             remote = f"[{host}]" if ":" in host else host
             ident = data[0] << 8 | data[1]
-            QUERY_LOG.info("%s", form.format(remote, port, ident, seconds_text(elapsed)))
+            self.writer.write(form.format(remote, port, ident, seconds_text(elapsed)))
         except Exception:
             self.failures += 1
             logger.exception("log: cannot describe a stored reply to %s", client)
@@ -127,7 +137,7 @@ class LogHandler:
                     # {rsize} needs the reply's bytes; the server reuses them (one encode).
                     encoded = encode_answer(request.query, response.answer, TCP_MAX_MESSAGE)
                     response = replace(response, encoded=encoded)
-                QUERY_LOG.info("%s", self.line(request, response, elapsed))
+                self.writer.write(self.line(request, response, elapsed))
                 if response.cacheable and self._class_wanted(request, response):
                     # Its pre-encoded copy is served without the chain: every hit of it is
                     # logged through `hit` (a hit is never slow, so minDuration adds none).
