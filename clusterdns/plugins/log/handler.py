@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 QUERY_LOG = logging.getLogger("clusterdns.plugins.log")
 logger = logging.getLogger(__name__)
 
-# Precompiled lines of pre-encoded hits, by the query's bytes after its id: a repeated query
+# Precompiled lines of pre-encoded hits, by query and reply bytes after the id: a repeated query
 # costs one dict lookup and one str.format. Bounded: past this many, start again.
 _HIT_LINES_MAX = 10_000
 
@@ -43,7 +43,7 @@ class LogHandler:
         self.failures = 0  # log lines that could not be made (a bug): counted, never raised
         self._clock = clock
         self._parts = parse_format(config.format)
-        self._hit_lines: dict[bytes, str] = {}
+        self._hit_lines: dict[tuple[bytes, bytes], str] = {}
         self.writer = LineWriter()
 
     async def start(self) -> None:
@@ -75,13 +75,16 @@ class LogHandler:
         elapsed = round(self._clock.monotonic() - start, 9)
         try:
             lines = self._hit_lines
-            form = lines.get(data[2:])
+            # Keyed by the reply too: the same question answered differently after a zone
+            # change must not reuse the old line's rcode, flags or size.
+            key = (data[2:], reply[2:])
+            form = lines.get(key)
             if form is None:
                 if len(lines) >= _HIT_LINES_MAX:
                     lines.clear()
                 request = Request(decode_query(data), "udp", client)
                 values = self._values(request, Response(self.name, wire=reply), elapsed)
-                form = lines[data[2:]] = compile_line(self._parts, values)
+                form = lines[key] = compile_line(self._parts, values)
             host, port = client
             remote = f"[{host}]" if ":" in host else host
             ident = data[0] << 8 | data[1]

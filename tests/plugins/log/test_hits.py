@@ -4,11 +4,16 @@ import logging
 import re
 
 import dns.message
+import dns.rcode
+import dns.rrset
 import pytest
 
 from clusterdns.app import App
+from clusterdns.plugins.log.handler import LogHandler
+from clusterdns.plugins.log.options import parse
 from tests.conftest import Client, listener
 from tests.fakes.ports import free_port
+from tests.plugins.log.conftest import FakeClock, stanza
 
 LOGGER = "clusterdns.plugins.log"
 
@@ -103,3 +108,27 @@ async def test_a_hit_line_carries_its_own_client_id_and_duration(
         assert remote.startswith("127.0.0.1:")
         assert duration.endswith("s") and float(duration[:-1]) < 1
         assert (name, rsize, size) == ("name.test.", "43", "27")
+
+
+async def test_a_changed_reply_to_the_same_question_gets_its_own_line(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    clock = FakeClock()
+    handler = LogHandler(parse(stanza("log")), clock)
+    query = dns.message.make_query("name.test.", "A")
+    found = dns.message.make_response(query)
+    found.answer.append(dns.rrset.from_text("name.test.", 60, "IN", "A", "10.0.0.1"))
+    gone = dns.message.make_response(query)
+    gone.set_rcode(dns.rcode.NXDOMAIN)
+    for reply in (found, gone, found):  # e.g. the Service deleted, then created again
+        handler.hit(query.to_wire(), reply.to_wire(), ("::1", 5353), clock.monotonic())
+    await handler.stop()
+    lines = written(capsys)
+    assert all(line.startswith(f"[::1]:5353 - {query.id} ") for line in lines)
+    assert all(line.endswith(" 0s") for line in lines)  # the fake clock did not move
+    assert [without_id_port_duration(line) for line in lines] == [
+        '"A IN name.test. udp 27 false 512" NOERROR qr,rd 43',
+        '"A IN name.test. udp 27 false 512" NXDOMAIN qr,rd 27',
+        '"A IN name.test. udp 27 false 512" NOERROR qr,rd 43',
+    ]
