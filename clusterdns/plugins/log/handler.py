@@ -122,11 +122,6 @@ class LogHandler:
     def _covers(self, name: str) -> bool:
         return any(is_subdomain(name, zone) for zone in self.config.names)
 
-    def _wanted(self, request: Request, response: Response, elapsed: float) -> bool:
-        if self._class_wanted(request, response):
-            return True
-        return 0 < self.config.min_duration < elapsed
-
     def _class_wanted(self, request: Request, response: Response) -> bool:
         classes = self.config.classes
         return "all" in classes or classify(request.query, response) in classes
@@ -135,13 +130,14 @@ class LogHandler:
         """Log the query if wanted; the response, with its encoding kept for the server."""
         elapsed = round(self._clock.monotonic() - start, 9)  # whole nanoseconds, as Go
         try:
-            if self._wanted(request, response, elapsed):
+            by_class = self._class_wanted(request, response)
+            if by_class or 0 < self.config.min_duration < elapsed:
                 if response.answer is not None and response.encoded is None:
                     # {rsize} needs the reply's bytes; the server reuses them (one encode).
                     encoded = encode_answer(request.query, response.answer, TCP_MAX_MESSAGE)
                     response = replace(response, encoded=encoded)
                 self.writer.write(self.line(request, response, elapsed))
-                if response.cacheable and self._class_wanted(request, response):
+                if by_class and response.cacheable:
                     # Its pre-encoded copy is served without the chain: every hit of it is
                     # logged through `hit` (a hit is never slow, so minDuration adds none).
                     response = replace(response, observe=self.hit)
