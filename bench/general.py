@@ -20,6 +20,7 @@ file served by the same server in the same run (or beside Knot on the same query
 import argparse
 import json
 import random
+import re
 import socket
 import struct
 import subprocess
@@ -41,6 +42,7 @@ from bench.generate import (
 from bench.run import RunReport, run_dnsperf, wait_for_quiet
 from bench.servers import (
     REPO,
+    BenchError,
     ServerProcess,
     clusterdns_server,
     free_port,
@@ -51,6 +53,7 @@ from bench.servers import (
     running,
 )
 
+_NEVER = re.compile(r"(?!)")  # matches no line: waiting on it reads a server's output to the end
 WORKLOADS = ("cookie", "unique", "external", "log", "big", "flood")
 COOKIE_OPTION = "10:0102030405060708"  # dnsperf -E code:hex (RFC 7873 client cookie)
 BIG_ENDPOINTS = 2000
@@ -354,8 +357,15 @@ def benchmark(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
     if "log" in wanted:
         logged = log_server(zone.path, out, args.server_core, 60)
         with running(logged):
-            dnsperf(logged, "log warm-up", mixed, args, ("-n", "1"))
+            warm_up = dnsperf(logged, "log warm-up", mixed, args, ("-n", "1"))
             log_run = dnsperf(logged, "log", mixed, args)
+        # Every answered query has its line: the server writes what is queued when it stops.
+        logged.wait_line(_NEVER, 10)  # returns at the end of the server's output
+        lines = sum(1 for line in logged.output if line.startswith("[INFO] ") and '" ' in line)
+        answered = warm_up.completed + log_run.completed
+        print(f"log: {lines} query log lines for {answered} answers received", file=sys.stderr)
+        if lines < answered:
+            raise BenchError(f"log: {answered - lines} answered queries have no log line")
         rows.append(
             Row(
                 "log",

@@ -86,6 +86,9 @@ class Response:
     # Called on every hit of the pre-encoded copy, which the plugin no longer sees (the
     # cache plugin's hit counters); None: nothing to count.
     on_hit: Callable[[], None] | None = None
+    # Called on every hit of the pre-encoded copy with (query bytes, reply bytes, client,
+    # monotonic time the query was read): `log` writes its line for hits it never sees.
+    observe: "Callable[[bytes, bytes, tuple[str, int], float], None] | None" = None
 
 
 Next = Callable[[Request], Awaitable[Response]]

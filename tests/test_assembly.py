@@ -55,9 +55,15 @@ def shape(server: Server) -> Shape:
             ".:1053 {\n  bind 127.0.0.1 ::1\n  whoami\n}\n.:2053 {\n  log\n  whoami\n}\n",
             [
                 Shape(1053, ("127.0.0.1", "::1"), (".",), ("whoami",)),
-                Shape(2053, ("0.0.0.0",), (".",), ("log", "whoami"), pre_encoded=False),
+                # `log` keeps pre-encoding: it is told of every hit of what it logged.
+                Shape(2053, ("0.0.0.0",), (".",), ("log", "whoami"), pre_encoded=True),
             ],
             id="ports-binds-and-log",
+        ),
+        pytest.param(
+            ".:1053 {\n  acl {\n    block net 192.0.2.0/24\n  }\n  whoami\n}\n",
+            [Shape(1053, ("0.0.0.0",), (".",), ("acl", "whoami"), pre_encoded=False)],
+            id="acl-turns-pre-encoding-off",
         ),
     ],
 )

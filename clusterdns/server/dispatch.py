@@ -189,6 +189,10 @@ class Dispatcher:
         result: tuple[str, str, str],
         max_size: int,
     ) -> None:
+        if response.observe is not None and wire[2] & 0x02:
+            # A cut reply's size is not the size `log` reports ({rsize} is before truncation):
+            # such answers keep taking the chain, where `log` sees them.
+            return
         admitted = cache.admit(query, generation)
         if admitted is None:
             return  # a first sighting (or pre-encoding is off): nothing more to make
@@ -209,6 +213,7 @@ class Dispatcher:
             expires,
             admitted,
             response.on_hit,
+            response.observe,
         )
 
     async def _respond(

@@ -98,6 +98,9 @@ class Rotation:
 
 
 Tail = bytes | Rotation
+# Told of every hit of an answer: (query bytes, reply bytes, client, when the query was read).
+Observer = Callable[[bytes, bytes, tuple[str, int], float], None]
+_NO_CLIENT = ("", 0)
 
 # What one stored answer costs beyond its bytes, measured with tracemalloc (see
 # tests/server/test_hotpath.py): the entry object, its exact-bytes alias, the dict slots of
@@ -114,7 +117,18 @@ _SEEN_MIN = 8192
 class _Entry:
     """One stored answer: header flags and counts, tail, scope, hit cell, expiry, aliases."""
 
-    __slots__ = ("key", "head", "tail", "scope", "cell", "expires", "exacts", "size", "on_hit")
+    __slots__ = (
+        "key",
+        "head",
+        "tail",
+        "scope",
+        "cell",
+        "expires",
+        "exacts",
+        "size",
+        "on_hit",
+        "observe",
+    )
 
     def __init__(
         self, key: bytes, head: bytes, tail: Tail, scope: Scope, cell: HitCell, expires: float
@@ -128,6 +142,7 @@ class _Entry:
         self.exacts: list[bytes] = []
         self.size = 0
         self.on_hit: Callable[[], None] | None = None
+        self.observe: Observer | None = None
 
 
 class AnswerCache:
@@ -161,11 +176,18 @@ class AnswerCache:
         # bytes: `admit` reuses it, so a miss walks the question once, not twice.
         self._missed: tuple[bytes, tuple[bytes, int] | None] = (b"", None)
         self.hits = 0
+        # True once an answer with an observer is stored: the listener then reads the clock
+        # per query (not per wake-up) so observers see each query's own duration.
+        self.observed = False
         # Bumped by every change: a reply computed before a change is never stored after it.
         self.generation = 0
 
-    def reply(self, data: bytes, now: float) -> bytes | None:
-        """The reply to `data` if it is a stored question, with the client's id and case."""
+    def reply(self, data: bytes, now: float, client: tuple[str, int] = _NO_CLIENT) -> bytes | None:
+        """The reply to `data` if it is a stored question, with the client's id and case.
+
+        An answer stored with an observer (`log`) tells it of the hit, with `client` and
+        `now` (when the query was read), after the reply is made.
+        """
         exact = self._exact.get(data[2:])
         if exact is not None:
             tail, entry = exact
@@ -177,8 +199,12 @@ class AnswerCache:
                 entry.on_hit()
             self.hits += 1
             if isinstance(tail, Rotation):
-                return data[:2] + tail.next()
-            return data[:2] + tail
+                reply = data[:2] + tail.next()
+            else:
+                reply = data[:2] + tail
+            if entry.observe is not None:
+                entry.observe(data, reply, client, now)
+            return reply
         found = hot_key(data)
         if found is None:
             self._missed = (data, None)
@@ -198,8 +224,13 @@ class AnswerCache:
         self.hits += 1
         tail = entry.tail
         if isinstance(tail, Rotation):
-            return data[:2] + entry.head + data[12:question_end] + tail.next()
+            reply = data[:2] + entry.head + data[12:question_end] + tail.next()
+            if entry.observe is not None:
+                entry.observe(data, reply, client, now)
+            return reply
         reply = data[:2] + entry.head + data[12:question_end] + tail
+        if entry.observe is not None:
+            entry.observe(data, reply, client, now)
         if len(entry.exacts) < _EXACT_PER_ENTRY:
             # Remembered by its exact bytes too: a client's cookie stays the same for a
             # server, so its repeats are one lookup. Only a few variants per question (case
@@ -218,6 +249,7 @@ class AnswerCache:
         expires: float = math.inf,
         admitted: tuple[bytes, int] | None = None,
         on_hit: Callable[[], None] | None = None,
+        observe: Observer | None = None,
     ) -> None:
         """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`.
 
@@ -242,6 +274,9 @@ class AnswerCache:
         entry = _Entry(key, reply[2:12], tail, scope, cell, expires)
         entry.size = size
         entry.on_hit = on_hit
+        entry.observe = observe
+        if observe is not None:
+            self.observed = True
         self._entries[key] = entry
         self._scopes.setdefault(scope, []).append(entry)
         self._bytes += size
@@ -328,6 +363,7 @@ class AnswerCache:
 
     def _forget_all(self) -> None:
         self._bytes = 0
+        self.observed = False
         self._entries.clear()
         self._exact.clear()
         self._scopes.clear()

@@ -78,12 +78,14 @@ class Listener:
     def adopt(self, blocks: list[ZoneChain], *, pre_encode: bool, limits: TcpLimits) -> None:
         """Serve a reloaded server's chains, pre-encoding and TCP limits from now on.
 
-        Pre-encoding follows the new Corefile: `log` or `acl` added by the reload must see
-        every query (and removing them turns it back on).
+        Pre-encoding follows the new Corefile: `acl` added by the reload must see every query
+        (and removing it turns it back on). The stored answers are dropped: they carry the old
+        chains' hit observers (a removed `log` must stop logging, an added one start).
         """
         self.dispatcher.replace_blocks(blocks)
         for store in self.stores:
             store.max_entries = ANSWER_STORE_ENTRIES if pre_encode else 0
+            store.clear()
         for tcp in self.tcp:
             tcp.set_limits(limits)
 

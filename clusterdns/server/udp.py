@@ -51,8 +51,10 @@ class UdpServer:
     def _drain(self) -> None:
         recvfrom = self.sock.recvfrom
         sendto = self.sock.sendto
-        cached = self.answers.reply
-        now = self.clock.monotonic()  # one reading per wake-up: expiry needs no finer grain
+        answers = self.answers
+        cached = answers.reply
+        monotonic = self.clock.monotonic
+        now = monotonic()  # one reading per wake-up: expiry needs no finer grain
         for _ in range(_DRAIN_BUDGET):
             try:
                 data, addr = recvfrom(_MAX_DATAGRAM)
@@ -61,7 +63,9 @@ class UdpServer:
             except OSError as exc:
                 logger.debug("udp receive failed: %s", exc)
                 return
-            reply = cached(data, now)
+            if answers.observed:
+                now = monotonic()  # `log` times each hit from here, as it times a miss
+            reply = cached(data, now, addr)
             if reply is None:
                 reply = self._miss(data, addr)
                 if reply is None:

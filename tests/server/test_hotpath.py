@@ -2,6 +2,7 @@
 
 import struct
 import tracemalloc
+from collections.abc import Callable
 
 import dns.edns
 import dns.message
@@ -245,3 +246,38 @@ def test_a_working_set_larger_than_the_first_sighting_floor_is_still_stored() ->
         for name in names:
             _store(cache, name)
     assert len(cache) == 12_000
+
+
+@pytest.mark.parametrize(
+    ("data", "asked", "rotated"),
+    [
+        pytest.param(wire(), wire(), False, id="same-bytes"),
+        pytest.param(wire(), wire("WEB.demo.svc.cluster.local."), False, id="other-case"),
+        pytest.param(wire(use_edns=0), wire(use_edns=0, options=[COOKIE]), False, id="cookie"),
+        pytest.param(wire(), wire(), True, id="rotated"),
+    ],
+)
+def test_an_observer_is_told_of_every_hit_with_its_reply_and_client(
+    data: bytes, asked: bytes, rotated: bool
+) -> None:
+    seen: list[tuple[bytes, bytes, tuple[str, int], float]] = []
+    cache = AnswerCache(admit_after=1)
+    rotations = (data + b"SECOND",) if rotated else ()
+    query = decode_query(data)
+    cache.store(query, data + b"FIRST", cache.generation, "*", CELL, rotations, observe=_keep(seen))
+    assert cache.observed
+    replies = [cache.reply(asked, NOW, ("192.0.2.1", 5353)) for _ in range(2)]
+    assert all(reply is not None for reply in replies)
+    assert seen == [(asked, reply, ("192.0.2.1", 5353), NOW) for reply in replies]
+    cache.clear()  # what a reload does: the old chain's observers go with the answers
+    assert not cache.observed
+    assert cache.reply(asked, NOW) is None
+
+
+def _keep(
+    seen: list[tuple[bytes, bytes, tuple[str, int], float]],
+) -> Callable[[bytes, bytes, tuple[str, int], float], None]:
+    def observe(data: bytes, reply: bytes, client: tuple[str, int], now: float) -> None:
+        seen.append((data, reply, client, now))
+
+    return observe

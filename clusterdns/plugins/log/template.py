@@ -97,9 +97,32 @@ def render(parts: tuple[Part, ...], values: Mapping[str, str]) -> str:
     return "".join(pieces)
 
 
+# What changes from one hit of a stored answer to the next, in `compile_line`'s slot order.
+HIT_FIELDS = ("{remote}", "{port}", "{>id}", "{duration}")
+
+
+def compile_line(parts: tuple[Part, ...], values: Mapping[str, str]) -> str:
+    """A `str.format` template of the line: HIT_FIELDS as slots 0-3, the rest from `values`."""
+    slots = {field: f"{{{i}}}" for i, field in enumerate(HIT_FIELDS)}
+    pieces = []
+    for part in parts:
+        if part.kind is PartKind.PLACEHOLDER and part.text in slots:
+            pieces.append(slots[part.text])
+            continue
+        text = render((part,), values)
+        pieces.append(text.replace("{", "{{").replace("}", "}}"))
+    return "".join(pieces)
+
+
 def seconds_text(seconds: float) -> str:
     """A duration as CoreDNS prints `{duration}`: shortest decimal seconds, `0.000123s`."""
     nanoseconds = round(seconds * 1_000_000_000)
+    if 0 <= nanoseconds < 10**15:
+        # Up to 15 significant digits the shortest round-trip decimal of ns / 1e9 is ns
+        # itself written with 9 decimals, trailing zeros dropped (no Decimal: hits are hot).
+        whole, fraction = divmod(nanoseconds, 1_000_000_000)
+        text = f"{whole}.{fraction:09d}"
+        return text.rstrip("0").rstrip(".") + "s"
     # Go's strconv.FormatFloat(s, 'f', -1, 64): the shortest digits that round-trip, no exponent.
     text = format(Decimal(repr(nanoseconds / 1_000_000_000)), "f")
     if "." in text:

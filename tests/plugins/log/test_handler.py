@@ -14,6 +14,7 @@ from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.log.handler import LogHandler
 from clusterdns.plugins.log.options import parse
+from clusterdns.plugins.log.writer import flush_all
 from tests.plugins.log.conftest import FakeClock, build_request, stanza
 
 LOGGER = "clusterdns.plugins.log"
@@ -37,11 +38,12 @@ def answering(clock: FakeClock, response: Response, seconds: float = 0.000123) -
     return serve
 
 
-def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """The query log lines written, at INFO."""
-    records = [r for r in caplog.records if r.name == LOGGER]
-    assert all(r.levelno == logging.INFO for r in records)
-    return [r.getMessage() for r in records]
+def lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The query log lines written to stdout so far, each an INFO line."""
+    flush_all()
+    written = capsys.readouterr().out.splitlines()
+    assert all(line.startswith("[INFO] ") for line in written)
+    return [line.removeprefix("[INFO] ") for line in written]
 
 
 @pytest.fixture
@@ -114,6 +116,7 @@ def forwarded(rcode: int = 0, ra: bool = True) -> Response:
 async def test_common_log_format(
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
     request_: Request,
     response: Response,
     line: str,
@@ -123,7 +126,7 @@ async def test_common_log_format(
     # The same response, carrying the bytes the log line measured for the server to reuse.
     assert replace(served, encoded=None) == response
     assert served.encoded is None or len(served.encoded) == int(line.split()[-2])
-    assert lines(caplog) == [line]
+    assert lines(capsys) == [line]
 
 
 @pytest.mark.parametrize(
@@ -146,11 +149,15 @@ async def test_common_log_format(
     ],
 )
 async def test_formats(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture, text: str, line: str
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    line: str,
 ) -> None:
     handler = LogHandler(parse(stanza(text)), clock)
     await handler.serve(build_request(), answering(clock, FOUND))
-    assert lines(caplog) == [line]
+    assert lines(capsys) == [line]
 
 
 @pytest.mark.parametrize(
@@ -165,12 +172,17 @@ async def test_formats(
     ],
 )
 async def test_names(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture, text: str, name: str, logged: bool
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    name: str,
+    logged: bool,
 ) -> None:
     handler = LogHandler(parse(stanza(text)), clock)
     served = await handler.serve(build_request(name), answering(clock, FOUND))
     assert replace(served, encoded=None) == FOUND
-    assert len(lines(caplog)) == int(logged)
+    assert len(lines(capsys)) == int(logged)
 
 
 @pytest.mark.parametrize(
@@ -191,13 +203,14 @@ async def test_names(
 async def test_classes(
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
     classes: str,
     response: Response,
     logged: bool,
 ) -> None:
     handler = LogHandler(parse(stanza(f"log {{\n class {classes}\n}}")), clock)
     await handler.serve(build_request(), answering(clock, response))
-    assert len(lines(caplog)) == int(logged)
+    assert len(lines(capsys)) == int(logged)
 
 
 @pytest.mark.parametrize(
@@ -209,15 +222,19 @@ async def test_classes(
     ],
 )
 async def test_min_duration_logs_slow_queries_of_other_classes(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture, seconds: float, logged: bool
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    seconds: float,
+    logged: bool,
 ) -> None:
     handler = LogHandler(parse(stanza("log {\n class error\n minDuration\n}")), clock)
     await handler.serve(build_request(), answering(clock, FOUND, seconds))
-    assert len(lines(caplog)) == int(logged)
+    assert len(lines(capsys)) == int(logged)
 
 
 async def test_an_exception_is_logged_as_servfail_and_raised(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
+    clock: FakeClock, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async def failing(request: Request) -> Response:
         clock.advance(0.5)
@@ -226,18 +243,18 @@ async def test_an_exception_is_logged_as_servfail_and_raised(
     handler = LogHandler(parse(stanza("log")), clock)
     with pytest.raises(RuntimeError, match="boom"):
         await handler.serve(build_request(), failing)
-    assert lines(caplog) == [
+    assert lines(capsys) == [
         '127.0.0.1:40212 - 28631 "A IN example.org. udp 29 false 512" SERVFAIL qr,rd 29 0.5s'
     ]
 
 
 async def test_nothing_is_computed_when_the_logger_is_off(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
+    clock: FakeClock, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.WARNING, logger=LOGGER)
     handler = LogHandler(parse(stanza("log")), clock)
     assert await handler.serve(build_request(), answering(clock, FOUND)) is FOUND
-    assert lines(caplog) == []
+    assert lines(capsys) == []
 
 
 async def test_a_reply_that_cannot_be_described_is_still_returned(
