@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from clusterdns.corefile.lexer import CorefileError
 from clusterdns.corefile.parser import Directive
+from clusterdns.dns.names import normalize
 
 # Go's time.ParseDuration units, which CoreDNS plugins accept, in nanoseconds.
 _UNITS = {
@@ -172,3 +173,8 @@ def _how_many(least: int, most: int | None) -> str:
     if least == 0:
         return f"at most {arguments(most)}"
     return f"{least}..{arguments(most)}"
+
+
+def fallthrough_zones(d: Directive) -> tuple[str, ...]:
+    """`fallthrough [ZONES...]`: the zones it names, normalized, or the root (every name)."""
+    return tuple(normalize(zone) for zone in d.args) or (".",)

@@ -2,7 +2,12 @@
 
 from dataclasses import dataclass, replace
 
-from clusterdns.corefile.directive import arg_duration, directive_error, expect_args
+from clusterdns.corefile.directive import (
+    arg_duration,
+    directive_error,
+    expect_args,
+    fallthrough_zones,
+)
 from clusterdns.corefile.parser import Directive
 from clusterdns.dns.names import is_subdomain, normalize
 
@@ -48,8 +53,7 @@ def parse(directive: Directive, server_zones: tuple[str, ...]) -> FileConfig:
             expect_args(option, 0, 0, directive)
             config = replace(config, by_mtime=True)
         elif option.name == "fallthrough":
-            fall = tuple(normalize(zone) for zone in option.args) or (".",)
-            config = replace(config, fallthrough=fall)
+            config = replace(config, fallthrough=fallthrough_zones(option))
         else:
             expected = ", ".join(PROPERTIES)
             problem = f"unknown property '{option.name}', expected one of: {expected}"

@@ -2,7 +2,13 @@
 
 from dataclasses import dataclass, replace
 
-from clusterdns.corefile.directive import arg_duration, arg_int, directive_error, expect_args
+from clusterdns.corefile.directive import (
+    arg_duration,
+    arg_int,
+    directive_error,
+    expect_args,
+    fallthrough_zones,
+)
 from clusterdns.corefile.parser import Directive
 from clusterdns.dns.names import is_subdomain, normalize
 
@@ -72,7 +78,7 @@ def parse(directive: Directive, server_zones: tuple[str, ...]) -> HostsConfig:
             expect_args(option, 0, 0, directive)
             config = replace(config, reverse=False)
         elif name == "fallthrough":
-            fallthrough = tuple(normalize(z) for z in option.args) or (".",)
+            fallthrough = fallthrough_zones(option)
         else:  # fallthrough_unsupported
             expect_args(option, 0, 0, directive)
             config = replace(config, fallthrough_unsupported=True)

@@ -2,7 +2,13 @@
 
 from dataclasses import dataclass, replace
 
-from clusterdns.corefile.directive import arg_int, directive_error, expect_args, expect_no_block
+from clusterdns.corefile.directive import (
+    arg_int,
+    directive_error,
+    expect_args,
+    expect_no_block,
+    fallthrough_zones,
+)
 from clusterdns.corefile.parser import Directive
 from clusterdns.dns.names import is_subdomain, normalize
 
@@ -47,8 +53,7 @@ def parse(directive: Directive, server_zones: tuple[str, ...]) -> ExternalConfig
             expect_args(option, 0, 0, directive)
             config = replace(config, headless=True)
         elif option.name == "fallthrough":
-            fall = tuple(normalize(zone) for zone in option.args) or (".",)
-            config = replace(config, fallthrough=fall)
+            config = replace(config, fallthrough=fallthrough_zones(option))
         else:
             expected = ", ".join(PROPERTIES)
             problem = f"unknown property '{option.name}', expected one of: {expected}"

@@ -10,6 +10,7 @@ from clusterdns.corefile.directive import (
     directive_error,
     expect_args,
     expect_no_block,
+    fallthrough_zones,
 )
 from clusterdns.corefile.parser import Directive
 from clusterdns.dns.names import is_subdomain, normalize
@@ -94,8 +95,7 @@ def _option(config: KubernetesConfig, option: Directive, parent: Directive) -> K
         expect_args(option, 1, 1, parent)
         return replace(config, ttl=arg_int(option, 0, 0, 3600, "TTL", parent))
     if name == "fallthrough":
-        zones = tuple(normalize(z) for z in option.args) or (".",)
-        return replace(config, fallthrough=zones)
+        return replace(config, fallthrough=fallthrough_zones(option))
     if name == "namespaces":
         expect_args(option, 1, None, parent)
         return replace(config, namespaces=frozenset(a.lower() for a in option.args))
