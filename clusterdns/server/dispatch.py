@@ -175,7 +175,9 @@ class Dispatcher:
         result = (label, rcode_text(wire[3] & 0xF), response.plugin)
         self.counters.count(request, result, monotonic() - started, query, wire)
         if response.cacheable and protocol == "udp" and _whole(response, wire):
-            self._store(cache, query, wire, generation, response, request, result, max_size)
+            self._store(
+                cache, query, wire, generation, response, request, result, max_size, started
+            )
         return wire
 
     def _store(
@@ -188,6 +190,7 @@ class Dispatcher:
         request: tuple[str, str, str, str],
         result: tuple[str, str, str],
         max_size: int,
+        now: float,
     ) -> None:
         if response.observe is not None and wire[2] & 0x02:
             # A cut reply's size is not the size `log` reports ({rsize} is before truncation):
@@ -202,7 +205,7 @@ class Dispatcher:
         )
         # Answers holding upstream records end with their TTL: the store checks the expiry
         # on each hit, so no timer is armed per answer.
-        expires = float("inf") if response.ttl is None else self.clock.monotonic() + response.ttl
+        expires = float("inf") if response.ttl is None else now + response.ttl
         cache.store(
             query,
             wire,
