@@ -43,6 +43,10 @@ class Chain:
         for handler in reversed(self.handlers):
             entry = _link(handler, entry)
         self._entry = entry
+        # Sibling names may share an answer (plugin.Family) only when no handler could tell
+        # them apart: each says so with a true `keeps_families` (the kubernetes plugin claims,
+        # `errors`, `cache` with the zone disabled, `loadbalance`... pass the claim on).
+        self.keeps_families = all(getattr(h, "keeps_families", False) for h in self.handlers)
 
     async def serve(self, request: Request) -> Response:
         """Run the chain for `request`."""

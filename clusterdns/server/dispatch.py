@@ -21,7 +21,7 @@ from clusterdns.dns.mnemonics import rcode_text
 from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode
 from clusterdns.errors import HeaderError, QueryRejected
-from clusterdns.plugin import Request, Response
+from clusterdns.plugin import Family, Request, Response
 from clusterdns.server.hotpath import AnswerCache
 from clusterdns.server.metrics import ServerCounters, type_label
 
@@ -175,8 +175,20 @@ class Dispatcher:
         result = (label, rcode_text(wire[3] & 0xF), response.plugin)
         self.counters.count(request, result, monotonic() - started, query, wire)
         if response.cacheable and protocol == "udp" and _whole(response, wire):
+            siblings = response.family
+            if siblings is not None and (zone is None or not by_zone[zone].chain.keeps_families):
+                siblings = None  # a handler on the way could tell the siblings apart
             self._store(
-                cache, query, wire, generation, response, request, result, max_size, started
+                cache,
+                query,
+                wire,
+                generation,
+                response,
+                request,
+                result,
+                max_size,
+                started,
+                siblings,
             )
         return wire
 
@@ -191,12 +203,13 @@ class Dispatcher:
         result: tuple[str, str, str],
         max_size: int,
         now: float,
+        family: Family | None,
     ) -> None:
         if response.observe is not None and wire[2] & 0x02:
             # A cut reply's size is not the size `log` reports ({rsize} is before truncation):
             # such answers keep taking the chain, where `log` sees them.
             return
-        admitted = cache.admit(query, generation)
+        admitted = cache.admit(query, generation, family)
         if admitted is None:
             return  # a first sighting (or pre-encoding is off): nothing more to make
         cell = self.counters.cell(request, result, query, wire)
@@ -217,6 +230,7 @@ class Dispatcher:
             admitted,
             response.on_hit,
             response.observe,
+            family,
         )
 
     async def _respond(

@@ -3,9 +3,11 @@
 import math
 from collections.abc import Callable, Hashable, Iterable, Sized
 
+from clusterdns.dns.encode import name_parts
 from clusterdns.dns.message import Query
 from clusterdns.dns.wire import HEADER, MAX_LABEL
 from clusterdns.plugin import EVERYTHING as PLUGIN_EVERYTHING
+from clusterdns.plugin import Family
 from clusterdns.server.metrics import HitCell
 
 _ONE_QUESTION = b"\x00\x01\x00\x00\x00\x00\x00\x00"
@@ -72,6 +74,14 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
     return key + edns, question_end
 
 
+def _wire_name(name: str) -> bytes:
+    """Absolute `name` in wire form, uncompressed (b"" when it cannot be one)."""
+    try:
+        return b"".join(label for _, label in name_parts(name)) + b"\0"
+    except ValueError:
+        return b""
+
+
 # Pre-encoded replies kept per UDP socket while the hot path is on. At the store's 32 MiB byte
 # cap this is ~670 bytes a reply; it holds every name of a 10k-Service cluster in a few types,
 # so repeated cluster questions never take the decoding path.
@@ -101,6 +111,12 @@ Tail = bytes | Rotation
 # Told of every hit of an answer: (query bytes, reply bytes, client, when the query was read).
 Observer = Callable[[bytes, bytes, tuple[str, int], float], None]
 _NO_CLIENT = ("", 0)
+# A family's answers are filed under b"\xff" + the first label's length + the family key (the
+# hot key without its first label): no hot key starts with 0xff, a label length is at most 63.
+_FAMILY_MARK = b"\xff"
+# The first labels a family answers: letters, digits, hyphens (what a random subdomain, a
+# Service or an endpoint name is made of); anything else takes the decoding path.
+_LDH = b"abcdefghijklmnopqrstuvwxyz0123456789-"
 
 # What one stored answer costs beyond its bytes, measured with tracemalloc (see
 # tests/server/test_hotpath.py): the entry object, its exact-bytes alias, the dict slots of
@@ -128,6 +144,7 @@ class _Entry:
         "size",
         "on_hit",
         "observe",
+        "family",
     )
 
     def __init__(
@@ -143,6 +160,22 @@ class _Entry:
         self.size = 0
         self.on_hit: Callable[[], None] | None = None
         self.observe: Observer | None = None
+        self.family: bytes | None = None  # the family key, for an answer shared by siblings
+
+
+class _Family:
+    """The stored answers one plugin.Family claim covers: one per first-label length.
+
+    Sibling names of the same length get the same bytes after the question (name compression
+    points into the question at offsets that only the length moves), so a length's answer,
+    once made by the decoding path, serves every sibling of that length.
+    """
+
+    __slots__ = ("taken", "by_length")
+
+    def __init__(self, taken: Callable[[str], bool]) -> None:
+        self.taken = taken
+        self.by_length: dict[int, _Entry] = {}
 
 
 class AnswerCache:
@@ -171,6 +204,7 @@ class AnswerCache:
         self._entries: dict[bytes, _Entry] = {}
         self._exact: dict[bytes, tuple[Tail, _Entry]] = {}
         self._scopes: dict[Scope, list[_Entry]] = {}
+        self._families: dict[bytes, _Family] = {}
         self._seen: set[int] = set()
         # The key `reply` computed for the last query it could not answer, by that query's
         # bytes: `admit` reuses it, so a miss walks the question once, not twice.
@@ -212,8 +246,10 @@ class AnswerCache:
         key, question_end = found
         stored = self._entries.get(key)
         if stored is None:
-            self._missed = (data, found)
-            return None
+            stored = self._sibling(key) if self._families else None
+            if stored is None:
+                self._missed = (data, found)
+                return None
         if stored.expires <= now:
             self._expire(stored)
             return None
@@ -231,12 +267,23 @@ class AnswerCache:
         reply = data[:2] + entry.head + data[12:question_end] + tail
         if entry.observe is not None:
             entry.observe(data, reply, client, now)
-        if len(entry.exacts) < _EXACT_PER_ENTRY:
+        if len(entry.exacts) < _EXACT_PER_ENTRY and entry.family is None:
             # Remembered by its exact bytes too: a client's cookie stays the same for a
             # server, so its repeats are one lookup. Only a few variants per question (case
             # randomised by resolvers, per-query padding) are kept, so they cannot pile up.
             self._remember(entry, data[2:], reply[2:])
         return reply
+
+    def _sibling(self, key: bytes) -> "_Entry | None":
+        """The stored answer of a family whose claim covers the question of hot key `key`."""
+        length = key[0]
+        family = self._families.get(key[length + 1 :])
+        if family is None or length == 0:
+            return None
+        label = key[1 : length + 1]
+        if label.translate(None, _LDH) or family.taken(label.decode()):
+            return None
+        return family.by_length.get(length)
 
     def store(
         self,
@@ -250,17 +297,26 @@ class AnswerCache:
         admitted: tuple[bytes, int] | None = None,
         on_hit: Callable[[], None] | None = None,
         observe: Observer | None = None,
+        family: Family | None = None,
     ) -> None:
         """Remember `reply` (spliced for `query`, computed in `generation`) under `scope`.
 
         With `rotations` (the same reply in other orders), hits cycle through all of them.
         `expires` (monotonic seconds) ends answers that hold upstream records. `admitted` is
-        what `admit` returned for this query (else it is asked here).
+        what `admit` returned for this query, with the same `family` (else it is asked here).
+        With `family`, the reply answers every sibling name the claim covers, under its scope.
         """
-        found = admitted or self.admit(query, generation)
+        found = admitted or self.admit(query, generation, family)
         if found is None:
             return
         key, question_end = found
+        family_key = None
+        if family is not None:
+            if rotations:
+                return  # a claim is for a name error: one order, nothing to rotate
+            family_key = key[key[0] + 1 :]
+            key = _FAMILY_MARK + key[:1] + family_key
+            scope = family.scope
         old = self._entries.get(key)
         if old is not None:
             self._drop(old)
@@ -280,21 +336,44 @@ class AnswerCache:
         self._entries[key] = entry
         self._scopes.setdefault(scope, []).append(entry)
         self._bytes += size
+        if family is not None and family_key is not None:
+            entry.family = family_key
+            kin = self._families.get(family_key)
+            if kin is None:
+                kin = self._families[family_key] = _Family(family.taken)
+            kin.taken = family.taken  # the newest claim: its snapshot is the one queries read
+            kin.by_length[key[1]] = entry
+            return  # siblings are never asked twice: no exact-bytes alias
         exact_tail = Rotation([r[2:] for r in replies]) if rotations else reply[2:]
         self._remember(entry, query.wire[2:], exact_tail)
 
-    def admit(self, query: Query, generation: int) -> tuple[bytes, int] | None:
+    def admit(
+        self, query: Query, generation: int, family: Family | None = None
+    ) -> tuple[bytes, int] | None:
         """(hot key, question end) when the reply to `query` should be stored now, else None.
 
         None for questions the hot path cannot key, for replies computed before a change, and
-        for a question's first sighting; asking counts as a sighting.
+        for a question's first sighting; asking counts as a sighting. With `family`, sightings
+        of any sibling count, and None also when the claim is not about this question's
+        parent or its first label is not one the hot path gives siblings' answers to.
         """
         if generation != self.generation or self.max_entries == 0:
             return None  # max_entries 0: pre-encoding is off (a `log` plugin sees every query)
         missed, found = self._missed
         if missed is not query.wire:
             found = hot_key(query.wire)
-        if found is None or not self._admit(found[0]):
+        if found is None:
+            return None
+        key = found[0]
+        if family is not None:
+            length = key[0]
+            parent = key[length + 1 : found[1] - 4 - HEADER.size]
+            if length == 0 or key[1 : length + 1].translate(None, _LDH):
+                return None
+            if parent != _wire_name(family.parent):
+                return None  # a claim must be about the name the hot path strips a label from
+            key = _FAMILY_MARK + key[:1] + key[length + 1 :]
+        if not self._admit(key):
             return None
         return found
 
@@ -338,6 +417,12 @@ class AnswerCache:
             del self._entries[key]
         for exact in entry.exacts:
             self._exact.pop(exact, None)
+        if entry.family is not None:
+            kin = self._families.get(entry.family)
+            if kin is not None and kin.by_length.get(key[1]) is entry:
+                del kin.by_length[key[1]]
+                if not kin.by_length:
+                    del self._families[entry.family]
         members = self._scopes.get(entry.scope) if entry.scope is not None else None
         if members is not None:
             # Scopes are a Service's few answers; only EVERYTHING's list can be long.
@@ -367,6 +452,7 @@ class AnswerCache:
         self._entries.clear()
         self._exact.clear()
         self._scopes.clear()
+        self._families.clear()
         self._seen.clear()
 
     @property

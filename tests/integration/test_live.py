@@ -204,3 +204,39 @@ async def test_a_change_keeps_other_pre_encoded_answers(live: App, api: FakeKube
     assert listener(live).stores[0].hits == hits + 1  # still pre-encoded
     assert await addresses(live, WEB) == (dns.rcode.NOERROR, ["10.96.0.51"])
     assert listener(live).stores[0].hits == hits + 1  # web's old answer was dropped, not served
+
+
+async def test_never_repeated_names_share_an_answer_until_their_parent_changes(
+    live: App, api: FakeKubeAPI
+) -> None:
+    api.add("services", service("web", cluster_ip="10.96.0.50"))
+    api.add("endpointslices", endpoint_slice("web-1", "web", ["10.244.0.1"]))
+    await until(live, has(live, "web", 1))
+    store = listener(live).stores[0]
+    for name in ("r000000001", "r000000002", "newsvc1", "newsvc2"):
+        parent = "web.default" if name.startswith("r") else "default"
+        assert (await addresses(live, f"{name}.{parent}.svc.cluster.local."))[0] == (
+            dns.rcode.NXDOMAIN
+        )
+    hits = store.hits
+    assert (await addresses(live, "r000000003.web.default.svc.cluster.local."))[0] == (
+        dns.rcode.NXDOMAIN
+    )
+    assert store.hits == hits + 1  # a sibling's answer, without the chain
+    # A label that names an endpoint is not a sibling's name error, even at the same length.
+    assert await addresses(live, "10-244-0-1.web.default.svc.cluster.local.") == (
+        dns.rcode.NOERROR,
+        ["10.244.0.1"],
+    )
+    api.add("services", service("newsvc3", cluster_ip="10.96.0.53"))
+    api.modify("endpointslices", endpoint_slice("web-1", "web", ["10.244.0.1", "10.244.0.2"]))
+    await until(live, lambda: has(live, "newsvc3")() and has(live, "web", 2)())
+    assert await addresses(live, "newsvc3.default.svc.cluster.local.") == (
+        dns.rcode.NOERROR,
+        ["10.96.0.53"],
+    )
+    assert await addresses(live, "10-244-0-2.web.default.svc.cluster.local.") == (
+        dns.rcode.NOERROR,
+        ["10.244.0.2"],
+    )
+    assert (await addresses(live, "newsvc4.default.svc.cluster.local."))[0] == dns.rcode.NXDOMAIN

@@ -222,6 +222,17 @@ NAMES = [
     "dual.demo.svc.cluster.local.",
     "web-0.web.demo.svc.cluster.local.",
     "cluster.local.",
+    # Siblings of the names above, of the same lengths: answered from a stored sibling's
+    # answer (plugin.Family) only where the two paths agree.
+    "y.web.demo.svc.cluster.local.",
+    "db-0.db.demo.svc.cluster.local.",  # a ready endpoint: taken
+    "db-3.db.demo.svc.cluster.local.",  # not ready: a name error like any random one
+    "zz-9.db.demo.svc.cluster.local.",
+    "x_y.db.demo.svc.cluster.local.",  # not letters, digits and hyphens
+    "*.web.demo.svc.cluster.local.",
+    "shop.demo.svc.cluster.local.",  # a Service of the same length as "nope"
+    "n0pe.demo.svc.cluster.local.",
+    "x.docs.demo.svc.cluster.local.",  # below an ExternalName
 ]
 TYPES = ["A", "AAAA", "SRV", "TXT", "PTR", "CNAME", "SOA", "NS", "MX", "ANY"]
 OPTIONS = [

@@ -63,6 +63,7 @@ class CachePlugin:
     """CoreDNS's cache: a success and a denial cache in front of the rest of the chain."""
 
     name = "cache"
+    keeps_families = True  # it passes a claim on only for names it never keeps
 
     def __init__(self, config: CacheConfig, context: SetupContext) -> None:
         self.config = config
@@ -108,11 +109,15 @@ class CachePlugin:
             # so this is a miss (counted as CoreDNS counts it) without looking.
             self.metrics.requests.inc()
             self.metrics.misses.inc()
-            return self._store(query, key, await next(request), keep=False)
+            response = self._store(query, key, await next(request), keep=False)
+            # Every pre-encoded copy of it is such a miss too, for a sibling name as well.
+            return response.counting_hits(self._count_miss)
         now = self._clock.monotonic()
         entry = self._lookup(key, now)
         if entry is None:
-            return self._store(query, key, await next(request))
+            response = self._store(query, key, await next(request))
+            # CoreDNS would make an entry for each sibling name: they must all come through.
+            return response if response.family is None else replace(response, family=None)
         ttl = entry.remaining(now)
         if ttl <= 0:
             # Only reachable with serve_stale: the entry is past its TTL but within DURATION.
@@ -149,6 +154,11 @@ class CachePlugin:
             and any(is_subdomain(name, zone) for zone in config.disable_success)
             and any(is_subdomain(name, zone) for zone in config.disable_denial)
         )
+
+    def _count_miss(self) -> None:
+        """A pre-encoded reply to a name `disable` keeps out of the cache was served."""
+        self.metrics.requests.inc()
+        self.metrics.misses.inc()
 
     def _count_success(self) -> None:
         """A pre-encoded copy of a success entry was served: CoreDNS counts a cache hit."""

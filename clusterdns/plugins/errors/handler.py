@@ -23,6 +23,7 @@ class ErrorsHandler:
     """Logs errors of later plugins as CoreDNS does, consolidating those that match a pattern."""
 
     name = "errors"
+    keeps_families = True  # it never looks at the name
 
     def __init__(self, config: "ErrorsConfig", clock: Clock, sleep: Sleep = asyncio.sleep) -> None:
         self.config = config

@@ -43,6 +43,7 @@ class ForwardPlugin:
     """
 
     name = "forward"
+    keeps_families = True  # it answers only what the plugins before it passed on
 
     def __init__(
         self,

@@ -5,8 +5,9 @@ Follows kubernetes/dns docs/specification.md (schema 1.1.0) and, where it is sil
 """
 
 import ipaddress
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from functools import partial
 
 from clusterdns.dns.names import (
     address_from_dashed,
@@ -26,6 +27,7 @@ from clusterdns.dns.records import (
     Target,
     Txt,
 )
+from clusterdns.plugin import Family
 from clusterdns.plugins.kubernetes.options import REVERSE_ZONES, KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import (
     ZoneSnapshot,
@@ -146,6 +148,46 @@ def negative_answer(
     return found
 
 
+def name_error_family(
+    snapshot: ZoneSnapshot,
+    config: KubernetesConfig,
+    question: Question,
+    current: Callable[[], ZoneSnapshot],
+) -> Family | None:
+    """The siblings sharing the name error of `question` (plugin.Family), or None.
+
+    Two kinds of name are claimed, the ones never-repeated names are made of: one label below
+    a Service that names none of its endpoints (a random subdomain), and one label below a
+    namespace that names no Service. `current` gives the snapshot a later query will read.
+    """
+    labels = question.labels
+    if question.reverse or labels[-1:] != ("svc",):
+        return None
+    parent = question.name.partition(".")[2]
+    if len(labels) == 4:
+        view = snapshot.services.get((labels[2], labels[1]))
+        if view is None:
+            return None
+        named = frozenset(e.label for e in ready_endpoints(view, config.endpoint_pod_names))
+        return Family(parent, named.__contains__, ("svc", labels[2], labels[1]))
+    if len(labels) == 3:
+        # Looked up in the snapshot of the query at hand: a new Service's name is taken at
+        # once, before the scope's change drops the stored answers.
+        return Family(
+            parent, partial(_names_service, current, labels[1]), namespace_scope(labels[1])
+        )
+    return None
+
+
+def _names_service(current: Callable[[], ZoneSnapshot], namespace: str, label: str) -> bool:
+    return (namespace, label) in current().services
+
+
+def namespace_scope(namespace: str) -> Hashable:
+    """The scope of answers about which Services a namespace holds."""
+    return ("namespace", namespace)
+
+
 def answer_scope(config: KubernetesConfig, qname: str) -> Hashable:
     """The zone data an answer for `qname` depends on, as `changed_scopes` names it."""
     return question_scope(parse_question(config, qname))
@@ -169,6 +211,7 @@ def changed_scopes(changes: Changes) -> frozenset[Hashable] | None:
         return None  # whole namespaces appear or vanish: every name below them may change
     scopes: set[Hashable] = {ZONE_SCOPE, REVERSE_SCOPE}
     scopes.update(("svc", namespace, name) for namespace, name in changes.services)
+    scopes.update(namespace_scope(namespace) for namespace, _ in changes.services)
     if changes.pods:
         scopes.add(PODS_SCOPE)
     return frozenset(scopes)

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 
 from clusterdns.dns.message import answer_records, make_query
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode, Record, RType, Target
-from clusterdns.plugin import EVERYTHING, Next, Request, Response, SetupContext
+from clusterdns.plugin import EVERYTHING, Family, Next, Request, Response, SetupContext
 from clusterdns.plugins.kubernetes.answer import (
     Negatives,
     Question,
     answer,
     answer_question,
     changed_scopes,
+    name_error_family,
     parse_question,
     question_scope,
 )
@@ -28,6 +29,7 @@ class KubernetesPlugin:
     """Handler, lifecycle and readiness of one `kubernetes` stanza."""
 
     name = "kubernetes"
+    keeps_families = True  # it makes the claims (answer.name_error_family)
 
     def __init__(self, config: KubernetesConfig, context: SetupContext) -> None:
         if not config.ns_addresses:
@@ -41,6 +43,7 @@ class KubernetesPlugin:
         self._big: dict[tuple[str, int], Answer] = {}
         self._big_snapshot: ZoneSnapshot | None = None
         self._negatives: Negatives = {}
+        self._families: dict[str, Family] = {}  # by parent name, for the current snapshot
         self._clock = context.clock
         self._last_sync: float | None = None
         self.holder.subscribe(self._published)
@@ -90,7 +93,21 @@ class KubernetesPlugin:
             answer=result,
             cacheable=result.rcode != Rcode.SERVFAIL,
             scope=question_scope(question),
+            family=self._family(snapshot, question) if result.rcode == Rcode.NXDOMAIN else None,
         )
+
+    def _family(self, snapshot: ZoneSnapshot, question: Question) -> Family | None:
+        """`name_error_family`, made once per parent name and snapshot."""
+        parent = question.name.partition(".")[2]
+        found = self._families.get(parent)
+        if found is None:
+            found = name_error_family(snapshot, self.config, question, self._current)
+            if found is not None and len(self._families) < FAMILIES_KEPT:
+                self._families[parent] = found
+        return found
+
+    def _current(self) -> ZoneSnapshot:
+        return self.holder.current
 
     def _answer(self, snapshot: ZoneSnapshot, question: Question, qtype: int) -> Answer | None:
         """`answer()`, with big answers (headless Services) made once per snapshot.
@@ -101,6 +118,7 @@ class KubernetesPlugin:
         if snapshot is not self._big_snapshot:
             self._big.clear()
             self._negatives = {}
+            self._families = {}
             self._big_snapshot = snapshot
         key = (question.name, qtype)
         found = self._big.get(key)
@@ -203,6 +221,7 @@ class KubernetesPlugin:
         # replacement would keep a whole extra zone alive (+14 MiB at 100k Services).
         self._big.clear()
         self._negatives = {}
+        self._families = {}
         self._big_snapshot = None
         if snapshot.synced:
             self._synced.set()
@@ -213,6 +232,7 @@ class KubernetesPlugin:
 MAX_CHASE = 8  # CoreDNS: at most 8 CNAMEs in a chain
 BIG_ANSWER = 64  # records from which an answer is kept for the snapshot's lifetime
 BIG_ANSWERS_KEPT = 256
+FAMILIES_KEPT = 4096  # claims kept per snapshot, by parent; past it, made per query
 UNRESOLVED_TTL = 5  # seconds an ExternalName answer without its target's records is kept
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR
 CHASED_TYPES = (RType.A, RType.AAAA, RType.TXT)

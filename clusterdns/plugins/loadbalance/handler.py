@@ -28,6 +28,7 @@ class LoadBalanceHandler:
     """Rotates address records, one step per query for each (name, type) asked."""
 
     name = "loadbalance"
+    keeps_families = True  # name errors have no records to reorder
 
     def __init__(self, remembered: int = REMEMBERED_QUESTIONS) -> None:
         # One counter per question, not one per plugin: clients ask A and AAAA in pairs, and a

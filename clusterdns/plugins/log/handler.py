@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from clusterdns.clock import Clock
 from clusterdns.dns.message import TCP_MAX_MESSAGE, UDP_MIN_PAYLOAD, decode_query, encode_answer
 from clusterdns.dns.mnemonics import class_text, rcode_text, type_text
-from clusterdns.dns.names import is_subdomain
+from clusterdns.dns.names import ROOT, is_subdomain
 from clusterdns.dns.records import Answer, Rcode
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.log.reply import classify, reply_facts
@@ -45,6 +45,9 @@ class LogHandler:
         self._parts = parse_format(config.format)
         self._hit_lines: dict[tuple[bytes, bytes], str] = {}
         self.writer = LineWriter()
+        # Logging every name, it logs sibling names alike (plugin.Family); with names of its
+        # own, a sibling may fall outside them while the question did not.
+        self.keeps_families = config.names == (ROOT,)
 
     async def start(self) -> None:
         """Nothing to start: lines are written as they come."""

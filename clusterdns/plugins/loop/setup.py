@@ -21,6 +21,7 @@ class LoopPlugin:
     """Handler that counts its own probe, and a lifecycle that sends it."""
 
     name = "loop"
+    keeps_families = True  # its probe (<n>.<n>.<zone>) is never below a Service
 
     def __init__(self, zone: str, port: int, rng_label: Callable[[], str]) -> None:
         self.zone = zone

@@ -1,13 +1,14 @@
 """The `cache` handler against a fake clock and a scripted chain behind it."""
 
 import asyncio
+from dataclasses import replace
 
 import dns.flags
 import dns.rcode
 import pytest
 
 from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa
-from clusterdns.plugin import Request, Response, Shared
+from clusterdns.plugin import Family, Request, Response, Shared
 from clusterdns.plugins.cache.handler import MAX_REFRESHES
 from tests.plugins.cache.conftest import (
     Cache,
@@ -227,7 +228,13 @@ async def test_kubeadm_disable(
     await cache.ask(request(name), upstream)
     assert upstream.calls == (1 if cached else 2)
     if isinstance(step, Response):
-        assert first is step  # passed on as it came, so the server may still pre-encode it
+        # Passed on as it came, so the server may still pre-encode it; each pre-encoded copy
+        # served counts what this query counted (a request and a miss), as CoreDNS would.
+        assert replace(first, on_hit=None) == step
+        assert first.on_hit is not None
+        requests = cache.metric("coredns_cache_requests_total")
+        first.on_hit()
+        assert cache.metric("coredns_cache_requests_total") == requests + 1
 
 
 @pytest.mark.parametrize(
@@ -551,3 +558,21 @@ async def test_refreshes_are_bounded(clock: FakeClock) -> None:
     release.set()
     await asyncio.wait_for(cache.plugin.settle(), 1)
     assert len(calls) == 2 * len(names) - 1
+
+
+@pytest.mark.parametrize(
+    ("corefile", "kept"),
+    [
+        pytest.param(KUBEADM, True, id="names-never-kept-pass-the-claim-on"),
+        pytest.param("cache 30", False, id="names-kept-drop-it"),
+    ],
+)
+async def test_a_family_claim_survives_only_where_no_sibling_would_get_an_entry(
+    clock: FakeClock, corefile: str, kept: bool
+) -> None:
+    # With the name error kept, CoreDNS would make one entry (and count one miss) per sibling
+    # name: each sibling must come through the cache, not share a stored answer.
+    claim = Family("web.prod.svc.cluster.local.", frozenset().__contains__, "prod/web")
+    step = replace(kubernetes_nxdomain(), family=claim)
+    response = await Cache(corefile, clock).ask(request("r1." + WEB), Scripted(step))
+    assert (response.family is claim) == kept

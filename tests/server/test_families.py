@@ -1,0 +1,133 @@
+"""Never-repeated names below a Service or a namespace: answered from a sibling's stored answer."""
+
+import asyncio
+
+import dns.message
+import dns.rcode
+import pytest
+
+from clusterdns.chain import Chain
+from clusterdns.plugin import Next, Request, Response
+from clusterdns.server.dispatch import Dispatcher, ZoneChain
+from clusterdns.server.hotpath import AnswerCache
+from tests.server.test_dispatch import APP, CLIENT, _blocks, make
+
+
+class Looking:
+    """A handler that passes every query on but, like `rewrite` or `hosts`, reads the name."""
+
+    name = "looking"
+
+    async def serve(self, request: Request, next: Next) -> Response:
+        return await next(request)
+
+
+def _served(dispatcher: Dispatcher, store: AnswerCache, data: bytes) -> bytes:
+    """The reply a UDP listener gives: from the store, else through the dispatcher."""
+    reply = store.reply(data, 0.0)
+    if reply is None:
+        outcome = dispatcher.serve_now(data, "udp", CLIENT, store)
+        assert isinstance(outcome, bytes)
+        reply = outcome
+    return reply
+
+
+def _reference(data: bytes) -> bytes:
+    reply = asyncio.run(Dispatcher(_blocks(APP)).handle(data, "udp", CLIENT))
+    assert reply is not None
+    return reply
+
+
+def _primed(
+    names: list[str], blocks: list[ZoneChain] | None = None
+) -> tuple[Dispatcher, AnswerCache]:
+    """A dispatcher and store that have answered `names` (A, no EDNS) once each."""
+    dispatcher = Dispatcher(blocks or _blocks(APP), counters=APP.servers[0].counters)
+    store = AnswerCache()
+    for name in names:
+        _served(dispatcher, store, make(name, use_edns=False))
+    return dispatcher, store
+
+
+@pytest.mark.parametrize(
+    ("seen", "asked"),
+    [
+        pytest.param(
+            ["r1.web.demo.svc.cluster.local.", "r2.web.demo.svc.cluster.local."],
+            "R3.Web.demo.svc.cluster.local.",
+            id="random-subdomain-of-a-service",
+        ),
+        pytest.param(
+            ["zz-1.db.demo.svc.cluster.local.", "zz-2.db.demo.svc.cluster.local."],
+            "db-3.db.demo.svc.cluster.local.",  # an endpoint, but not a ready one
+            id="below-a-headless-service",
+        ),
+        pytest.param(
+            ["nop1.demo.svc.cluster.local.", "nop2.demo.svc.cluster.local."],
+            "nop3.demo.svc.cluster.local.",
+            id="a-service-that-does-not-exist",
+        ),
+    ],
+)
+def test_a_new_sibling_name_is_answered_from_the_store(seen: list[str], asked: str) -> None:
+    dispatcher, store = _primed(seen)
+    query = make(asked, use_edns=False)
+    reply = store.reply(query, 0.0)
+    assert reply is not None, "a second sibling's answer serves the third"
+    assert reply == _reference(query)  # its own id and letter case, the same SOA
+    message = dns.message.from_wire(reply)
+    assert message.rcode() == dns.rcode.NXDOMAIN and str(message.question[0].name) == asked
+
+
+@pytest.mark.parametrize(
+    ("seen", "asked"),
+    [
+        pytest.param(
+            ["zz-1.db.demo.svc.cluster.local.", "zz-2.db.demo.svc.cluster.local."],
+            "db-0.db.demo.svc.cluster.local.",
+            id="a-ready-endpoint",
+        ),
+        pytest.param(
+            ["nop1.demo.svc.cluster.local.", "nop2.demo.svc.cluster.local."],
+            "shop.demo.svc.cluster.local.",
+            id="an-existing-service",
+        ),
+        pytest.param(
+            ["zz-1.db.demo.svc.cluster.local.", "zz-2.db.demo.svc.cluster.local."],
+            "x_y.db.demo.svc.cluster.local.",
+            id="not-letters-digits-hyphens",
+        ),
+        pytest.param(
+            ["zz-1.db.demo.svc.cluster.local.", "zz-2.db.demo.svc.cluster.local."],
+            "zzz-1.db.demo.svc.cluster.local.",
+            id="another-length-not-yet-made",
+        ),
+    ],
+)
+def test_names_that_may_answer_otherwise_take_the_chain(seen: list[str], asked: str) -> None:
+    dispatcher, store = _primed(seen)
+    query = make(asked, use_edns=False)
+    assert store.reply(query, 0.0) is None
+    assert _served(dispatcher, store, query) == _reference(query)
+
+
+def test_a_handler_that_reads_names_keeps_every_name_on_its_own() -> None:
+    blocks = [ZoneChain(b.zones, Chain([*b.chain.handlers, Looking()])) for b in _blocks(APP)]
+    dispatcher, store = _primed(
+        ["r1.web.demo.svc.cluster.local.", "r2.web.demo.svc.cluster.local."], blocks
+    )
+    assert store.reply(make("r3.web.demo.svc.cluster.local.", use_edns=False), 0.0) is None
+    assert len(store) == 0
+
+
+def test_a_change_to_the_parent_drops_the_siblings_answers() -> None:
+    dispatcher, store = _primed(
+        ["nop1.demo.svc.cluster.local.", "nop2.demo.svc.cluster.local."]
+        + ["r1.web.demo.svc.cluster.local.", "r2.web.demo.svc.cluster.local."]
+    )
+    store.invalidate([("namespace", "demo")])  # a Service was added or removed in demo
+    assert store.reply(make("nop3.demo.svc.cluster.local.", use_edns=False), 0.0) is None
+    assert store.reply(make("r3.web.demo.svc.cluster.local.", use_edns=False), 0.0) is not None
+    store.invalidate([("svc", "demo", "web")])  # web's endpoints changed
+    assert store.reply(make("r3.web.demo.svc.cluster.local.", use_edns=False), 0.0) is None
+    assert len(store) == 0 and store.counted_bytes == 0
