@@ -7,8 +7,10 @@ server pinned to one core and dnsperf to the other, and is reported beside the p
 file served by the same server in the same run (or beside Knot on the same query file):
 
 - `cookie`: the mixed file, each query with EDNS and a client COOKIE option (`dig`'s default).
-- `unique`: never-repeated names (NXDOMAIN below Services, one name per query), also sent to
-  Knot.
+- `unique`: never-repeated names, one per query, also sent to Knot: half random subdomains
+  of Services, a fifth Services that do not exist, the rest pod names (`10-x-y-z.ns.pod`,
+  answered from the name under `pods insecure`; Knot's zone has no pod names, so it answers
+  those with NXDOMAIN).
 - `external`: 1,000 names outside the cluster, answered once by a loopback upstream and then
   from `cache`.
 - `log`: the mixed file against a server whose Corefile adds `log`.
@@ -107,11 +109,18 @@ def write_lines(path: Path, lines: list[str]) -> Path:
 
 
 def unique_lines(count: int, namespaces: int) -> list[str]:
-    """`count` never-repeated names below Services (random-subdomain NXDOMAINs)."""
+    """`count` never-repeated names: random subdomains, new Service names and pod names."""
     lines = []
     for i in range(count):
         spec = service_spec(i % 1000, namespaces)
-        lines.append(f"r{i:07d}.{spec.name}.{spec.namespace}.svc.cluster.local A")
+        kind = i % 10
+        if kind < 5:  # a random subdomain of a Service (NXDOMAIN)
+            lines.append(f"r{i:07d}.{spec.name}.{spec.namespace}.svc.cluster.local A")
+        elif kind < 7:  # a Service that does not exist (NXDOMAIN)
+            lines.append(f"new{i:07d}.{spec.namespace}.svc.cluster.local A")
+        else:  # a pod name: its address, from the name itself
+            address = f"10-{i >> 16 & 255}-{i >> 8 & 255}-{i & 255}"
+            lines.append(f"{address}.{spec.namespace}.pod.cluster.local A")
     return lines
 
 

@@ -63,15 +63,23 @@ class Family:
     """A claim that every name one label below `parent` gets the same answer, but `taken` ones.
 
     The kubernetes plugin makes it for a name error below a Service or a namespace (a random
-    subdomain, a Service that does not exist): the answer says nothing of the first label, so
-    the server may give it to any sibling name whose first label consists of letters, digits
-    and hyphens and is not `taken` (the labels that do name something), until `scope` changes.
-    It survives only a chain whose every handler `keeps_families` (chain.Chain).
+    subdomain, a Service that does not exist), and for a pod name (`10-244-1-5.ns.pod`): the
+    answer says nothing of the first label, or only `data(label)` (the pod's address, the
+    one part of the reply that differs), so the server may give it to any sibling name whose
+    first label consists of letters, digits and hyphens and is not `taken` (the labels whose
+    answer may differ in more), until `scope` changes. It survives only a chain whose every
+    handler `keeps_families` (chain.Chain).
     """
 
     parent: str  # lowercase, absolute: "svc.ns.svc.cluster.local."
     taken: Callable[[str], bool]  # a lowercase label whose answer may differ
     scope: Hashable  # the zone data the claim depends on, as the answer's scope names it
+    # The bytes of the reply a sibling's label changes (a pod's address as RDATA); None: none.
+    data: Callable[[str], bytes] | None = None
+    # Claims of equal `kind` and parent cover the same siblings the same way (an IPv4 and an
+    # IPv6 pod name below one namespace do not): a claim of another kind replaces the answers
+    # stored under the old one.
+    kind: Hashable = None
 
 
 @dataclass(frozen=True, slots=True)

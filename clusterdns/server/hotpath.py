@@ -82,6 +82,22 @@ def _wire_name(name: str) -> bytes:
         return b""
 
 
+def _data_offset(family: Family, key: bytes, tail: bytes) -> int:
+    """Where the stored question's `family.data` sits in `tail`: -1 for no data, -2 unknown.
+
+    Found by its bytes, and only when they occur once: then they can only be the RDATA.
+    """
+    if family.data is None:
+        return -1
+    own = family.data(key[1 : key[0] + 1].decode("ascii", "replace"))
+    if not own:
+        return -1
+    at = tail.find(own)
+    if at < 0 or tail.find(own, at + 1) >= 0:
+        return -2
+    return at
+
+
 # Pre-encoded replies kept per UDP socket while the hot path is on. At the store's 32 MiB byte
 # cap this is ~670 bytes a reply; it holds every name of a 10k-Service cluster in a few types,
 # so repeated cluster questions never take the decoding path.
@@ -171,11 +187,14 @@ class _Family:
     once made by the decoding path, serves every sibling of that length.
     """
 
-    __slots__ = ("taken", "by_length")
+    __slots__ = ("taken", "data", "kind", "by_length")
 
-    def __init__(self, taken: Callable[[str], bool]) -> None:
-        self.taken = taken
-        self.by_length: dict[int, _Entry] = {}
+    def __init__(self, claim: Family) -> None:
+        self.taken = claim.taken
+        self.data = claim.data
+        self.kind = claim.kind
+        # Per length: the answer, and where the label's `data` sits in its tail (-1: nowhere).
+        self.by_length: dict[int, tuple[_Entry, int]] = {}
 
 
 class AnswerCache:
@@ -246,10 +265,12 @@ class AnswerCache:
         key, question_end = found
         stored = self._entries.get(key)
         if stored is None:
-            stored = self._sibling(key) if self._families else None
-            if stored is None:
-                self._missed = (data, found)
-                return None
+            if self._families:
+                sibling = self._sibling_reply(data, key, question_end, now, client)
+                if sibling is not None:
+                    return sibling
+            self._missed = (data, found)
+            return None
         if stored.expires <= now:
             self._expire(stored)
             return None
@@ -267,23 +288,47 @@ class AnswerCache:
         reply = data[:2] + entry.head + data[12:question_end] + tail
         if entry.observe is not None:
             entry.observe(data, reply, client, now)
-        if len(entry.exacts) < _EXACT_PER_ENTRY and entry.family is None:
+        if len(entry.exacts) < _EXACT_PER_ENTRY:
             # Remembered by its exact bytes too: a client's cookie stays the same for a
             # server, so its repeats are one lookup. Only a few variants per question (case
             # randomised by resolvers, per-query padding) are kept, so they cannot pile up.
             self._remember(entry, data[2:], reply[2:])
         return reply
 
-    def _sibling(self, key: bytes) -> "_Entry | None":
-        """The stored answer of a family whose claim covers the question of hot key `key`."""
+    def _sibling_reply(
+        self, data: bytes, key: bytes, question_end: int, now: float, client: tuple[str, int]
+    ) -> bytes | None:
+        """The reply from a family's stored answer, when its claim covers `data`'s question."""
         length = key[0]
         family = self._families.get(key[length + 1 :])
         if family is None or length == 0:
             return None
         label = key[1 : length + 1]
-        if label.translate(None, _LDH) or family.taken(label.decode()):
+        if label.translate(None, _LDH):
             return None
-        return family.by_length.get(length)
+        text = label.decode()
+        if family.taken(text):
+            return None
+        member = family.by_length.get(length)
+        if member is None:
+            return None
+        entry, at = member
+        if entry.expires <= now:
+            self._expire(entry)
+            return None
+        tail = entry.tail
+        assert isinstance(tail, bytes)  # a family's answers are never rotated (store)
+        if at >= 0 and family.data is not None:
+            own = family.data(text)
+            tail = tail[:at] + own + tail[at + len(own) :]
+        entry.cell.count += 1
+        if entry.on_hit is not None:
+            entry.on_hit()
+        self.hits += 1
+        reply = data[:2] + entry.head + data[12:question_end] + tail
+        if entry.observe is not None:
+            entry.observe(data, reply, client, now)
+        return reply
 
     def store(
         self,
@@ -311,9 +356,13 @@ class AnswerCache:
             return
         key, question_end = found
         family_key = None
+        at = -1
         if family is not None:
             if rotations:
-                return  # a claim is for a name error: one order, nothing to rotate
+                return  # a claim is for an answer of one record at most: nothing to rotate
+            at = _data_offset(family, key, reply[question_end:])
+            if at == -2:
+                return
             family_key = key[key[0] + 1 :]
             key = _FAMILY_MARK + key[:1] + family_key
             scope = family.scope
@@ -339,10 +388,16 @@ class AnswerCache:
         if family is not None and family_key is not None:
             entry.family = family_key
             kin = self._families.get(family_key)
+            if kin is not None and kin.kind != family.kind:
+                for stale, _ in list(kin.by_length.values()):
+                    self._drop(stale)  # the last one also forgets `kin`
+                kin = self._families.get(family_key)
             if kin is None:
-                kin = self._families[family_key] = _Family(family.taken)
-            kin.taken = family.taken  # the newest claim: its snapshot is the one queries read
-            kin.by_length[key[1]] = entry
+                kin = self._families[family_key] = _Family(family)
+            # The newest claim (its snapshot is the one queries read); an older one's answers
+            # stay right: a change that could alter them drops them through their scope.
+            kin.taken, kin.data = family.taken, family.data
+            kin.by_length[key[1]] = (entry, at)
             return  # siblings are never asked twice: no exact-bytes alias
         exact_tail = Rotation([r[2:] for r in replies]) if rotations else reply[2:]
         self._remember(entry, query.wire[2:], exact_tail)
@@ -419,7 +474,8 @@ class AnswerCache:
             self._exact.pop(exact, None)
         if entry.family is not None:
             kin = self._families.get(entry.family)
-            if kin is not None and kin.by_length.get(key[1]) is entry:
+            member = kin.by_length.get(key[1]) if kin is not None else None
+            if kin is not None and member is not None and member[0] is entry:
                 del kin.by_length[key[1]]
                 if not kin.by_length:
                     del self._families[entry.family]

@@ -233,6 +233,12 @@ NAMES = [
     "shop.demo.svc.cluster.local.",  # a Service of the same length as "nope"
     "n0pe.demo.svc.cluster.local.",
     "x.docs.demo.svc.cluster.local.",  # below an ExternalName
+    "10-244-0-1.demo.pod.cluster.local.",  # pod names: the reply differs in the address
+    "10-244-9-7.demo.pod.cluster.local.",
+    "0-0-0-30.demo.pod.cluster.local.",  # its address's bytes are also the TTL's
+    "fd00--1.demo.pod.cluster.local.",
+    "fd00--2.demo.pod.cluster.local.",
+    "abcdef-1.demo.pod.cluster.local.",  # not an address: a name error
 ]
 TYPES = ["A", "AAAA", "SRV", "TXT", "PTR", "CNAME", "SOA", "NS", "MX", "ANY"]
 OPTIONS = [

@@ -67,6 +67,11 @@ def _primed(
             "nop3.demo.svc.cluster.local.",
             id="a-service-that-does-not-exist",
         ),
+        pytest.param(
+            ["10-244-0-1.demo.pod.cluster.local.", "10-244-0-2.demo.pod.cluster.local."],
+            "10-244-7-9.demo.pod.cluster.local.",
+            id="a-pod-name-with-its-own-address",
+        ),
     ],
 )
 def test_a_new_sibling_name_is_answered_from_the_store(seen: list[str], asked: str) -> None:
@@ -76,7 +81,11 @@ def test_a_new_sibling_name_is_answered_from_the_store(seen: list[str], asked: s
     assert reply is not None, "a second sibling's answer serves the third"
     assert reply == _reference(query)  # its own id and letter case, the same SOA
     message = dns.message.from_wire(reply)
-    assert message.rcode() == dns.rcode.NXDOMAIN and str(message.question[0].name) == asked
+    assert str(message.question[0].name) == asked
+    if ".pod." in asked:
+        assert [rr.address for rrset in message.answer for rr in rrset] == ["10.244.7.9"]
+    else:
+        assert message.rcode() == dns.rcode.NXDOMAIN
 
 
 @pytest.mark.parametrize(
@@ -101,6 +110,22 @@ def test_a_new_sibling_name_is_answered_from_the_store(seen: list[str], asked: s
             ["zz-1.db.demo.svc.cluster.local.", "zz-2.db.demo.svc.cluster.local."],
             "zzz-1.db.demo.svc.cluster.local.",
             id="another-length-not-yet-made",
+        ),
+        pytest.param(
+            ["10-244-0-1.demo.pod.cluster.local.", "10-244-0-2.demo.pod.cluster.local."],
+            "fd00--1234.demo.pod.cluster.local.",  # an IPv6 pod: another record type
+            id="a-pod-of-the-other-address-family",
+        ),
+        pytest.param(
+            ["10-244-0-1.demo.pod.cluster.local.", "10-244-0-2.demo.pod.cluster.local."]
+            + ["fd00--1234.demo.pod.cluster.local.", "fd00--1235.demo.pod.cluster.local."],
+            "10-244-7-9.demo.pod.cluster.local.",  # the IPv6 claim replaced the IPv4 one
+            id="after-a-claim-of-another-kind",
+        ),
+        pytest.param(
+            ["10-244-0-1.demo.pod.cluster.local.", "10-244-0-2.demo.pod.cluster.local."],
+            "10-244-0-x.demo.pod.cluster.local.",
+            id="a-pod-label-that-is-no-address",
         ),
     ],
 )

@@ -148,34 +148,72 @@ def negative_answer(
     return found
 
 
-def name_error_family(
+def sibling_family(
+    snapshot: ZoneSnapshot,
+    config: KubernetesConfig,
+    question: Question,
+    qtype: int,
+    rcode: Rcode,
+    current: Callable[[], ZoneSnapshot],
+) -> Family | None:
+    """The siblings sharing the answer `rcode` to `question` (plugin.Family), or None.
+
+    Claimed for the names never-repeated names are made of: one label below a Service that
+    names none of its endpoints (a random subdomain), one label below a namespace that names
+    no Service, and pod names (`pods insecure`). `current` gives the snapshot a later query
+    will read.
+    """
+    labels = question.labels
+    if question.reverse or len(labels) not in (3, 4):
+        return None
+    if rcode == Rcode.NXDOMAIN and labels[-1] == "svc":
+        return _name_error_family(snapshot, config, question, current)
+    if rcode == Rcode.NOERROR and labels[-1] == "pod" and config.pods == "insecure":
+        return _pod_family(question, qtype)
+    return None
+
+
+def _pod_family(question: Question, qtype: int) -> Family | None:
+    """Pod names of the same address family: the same reply, but for the address itself."""
+    address = address_from_dashed(question.labels[0]) if len(question.labels) == 3 else None
+    if address is None:
+        return None
+    v6 = ":" in address
+    parent = question.name.partition(".")[2]
+    data = _packed_address if qtype == (RType.AAAA if v6 else RType.A) else None
+    return Family(parent, partial(_not_a_pod_address, v6), PODS_SCOPE, data, ("pod", v6))
+
+
+def _not_a_pod_address(v6: bool, label: str) -> bool:
+    address = address_from_dashed(label)
+    return address is None or (":" in address) != v6
+
+
+def _packed_address(label: str) -> bytes:
+    address = address_from_dashed(label)
+    return b"" if address is None else ipaddress.ip_address(address).packed
+
+
+def _name_error_family(
     snapshot: ZoneSnapshot,
     config: KubernetesConfig,
     question: Question,
     current: Callable[[], ZoneSnapshot],
 ) -> Family | None:
-    """The siblings sharing the name error of `question` (plugin.Family), or None.
-
-    Two kinds of name are claimed, the ones never-repeated names are made of: one label below
-    a Service that names none of its endpoints (a random subdomain), and one label below a
-    namespace that names no Service. `current` gives the snapshot a later query will read.
-    """
     labels = question.labels
-    if question.reverse or labels[-1:] != ("svc",):
-        return None
     parent = question.name.partition(".")[2]
     if len(labels) == 4:
         view = snapshot.services.get((labels[2], labels[1]))
         if view is None:
             return None
         named = frozenset(e.label for e in ready_endpoints(view, config.endpoint_pod_names))
-        return Family(parent, named.__contains__, ("svc", labels[2], labels[1]))
+        service: Hashable = ("svc", labels[2], labels[1])
+        return Family(parent, named.__contains__, service, kind=service)
     if len(labels) == 3:
         # Looked up in the snapshot of the query at hand: a new Service's name is taken at
         # once, before the scope's change drops the stored answers.
-        return Family(
-            parent, partial(_names_service, current, labels[1]), namespace_scope(labels[1])
-        )
+        scope = namespace_scope(labels[1])
+        return Family(parent, partial(_names_service, current, labels[1]), scope, kind=scope)
     return None
 
 

@@ -14,9 +14,9 @@ from clusterdns.plugins.kubernetes.answer import (
     answer,
     answer_question,
     changed_scopes,
-    name_error_family,
     parse_question,
     question_scope,
+    sibling_family,
 )
 from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
 from clusterdns.plugins.kubernetes.options import KubernetesConfig
@@ -43,7 +43,8 @@ class KubernetesPlugin:
         self._big: dict[tuple[str, int], Answer] = {}
         self._big_snapshot: ZoneSnapshot | None = None
         self._negatives: Negatives = {}
-        self._families: dict[str, Family] = {}  # by parent name, for the current snapshot
+        # Claims by (parent name, type, rcode), for the current snapshot.
+        self._families: dict[tuple[str, int, Rcode], Family] = {}
         self._clock = context.clock
         self._last_sync: float | None = None
         self.holder.subscribe(self._published)
@@ -93,17 +94,24 @@ class KubernetesPlugin:
             answer=result,
             cacheable=result.rcode != Rcode.SERVFAIL,
             scope=question_scope(question),
-            family=self._family(snapshot, question) if result.rcode == Rcode.NXDOMAIN else None,
+            family=self._family(snapshot, question, query.qtype, result.rcode),
         )
 
-    def _family(self, snapshot: ZoneSnapshot, question: Question) -> Family | None:
-        """`name_error_family`, made once per parent name and snapshot."""
-        parent = question.name.partition(".")[2]
-        found = self._families.get(parent)
+    def _family(
+        self, snapshot: ZoneSnapshot, question: Question, qtype: int, rcode: Rcode
+    ) -> Family | None:
+        """`sibling_family`, made once per parent name, type, rcode and snapshot (Services)."""
+        if rcode == Rcode.SERVFAIL:
+            return None
+        if question.labels[-1:] != ("svc",):
+            # A pod name's claim depends on its address family too; it is cheap to make.
+            return sibling_family(snapshot, self.config, question, qtype, rcode, self._current)
+        key = (question.name.partition(".")[2], qtype, rcode)
+        found = self._families.get(key)
         if found is None:
-            found = name_error_family(snapshot, self.config, question, self._current)
+            found = sibling_family(snapshot, self.config, question, qtype, rcode, self._current)
             if found is not None and len(self._families) < FAMILIES_KEPT:
-                self._families[parent] = found
+                self._families[key] = found
         return found
 
     def _current(self) -> ZoneSnapshot:
