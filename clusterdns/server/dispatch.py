@@ -1,4 +1,9 @@
-"""Decode, route by longest zone, run the chain, encode: one query from bytes to bytes."""
+"""Decode, route by longest zone, run the chain, encode: one query from bytes to bytes.
+
+The dispatcher keeps no pre-encoded answers: for a UDP query it also says whether the reply
+may be kept (`KeptReply`), and the listener, which owns the store and already computed the
+query's key, decides whether to keep it now.
+"""
 
 import asyncio
 import logging
@@ -22,8 +27,7 @@ from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode
 from clusterdns.errors import HeaderError, QueryRejected
 from clusterdns.plugin import Family, Request, Response
-from clusterdns.server.hotpath import AnswerCache
-from clusterdns.server.metrics import ServerCounters, type_label
+from clusterdns.server.metrics import HitCell, RequestKey, ResponseKey, ServerCounters, type_label
 
 logger = logging.getLogger(__name__)
 
@@ -90,18 +94,74 @@ def _kind(exc: BaseException) -> tuple[str, str, int]:
     return (type(exc).__name__, tb.tb_frame.f_code.co_filename, tb.tb_lineno)
 
 
+class KeptReply:
+    """A UDP reply that may be kept pre-encoded, with what keeping it needs (hotpath.Keepable).
+
+    Made for every such reply; the costly parts (the hit cell, the other orders' encodings)
+    are made only when the store admits it.
+    """
+
+    __slots__ = (
+        "query",
+        "wire",
+        "response",
+        "family",
+        "_dispatcher",
+        "_request",
+        "_result",
+        "_max_size",
+        "_started",
+    )
+
+    def __init__(
+        self,
+        dispatcher: "Dispatcher",
+        query: Query,
+        wire: bytes,
+        response: Response,
+        family: Family | None,
+        labels: tuple[RequestKey, ResponseKey],
+        max_size: int,
+        started: float,
+    ) -> None:
+        self.query = query
+        self.wire = wire
+        self.response = response
+        self.family = family
+        self._dispatcher = dispatcher
+        self._request, self._result = labels
+        self._max_size = max_size
+        self._started = started
+
+    @property
+    def expires(self) -> float:
+        """Monotonic seconds after which the bytes stop being true (inf: until a zone change)."""
+        ttl = self.response.ttl
+        # Counted from when the query was read: never later than the records' own expiry.
+        return float("inf") if ttl is None else self._started + ttl
+
+    def cell(self) -> HitCell:
+        """The metrics cell a hit of the kept reply counts in."""
+        return self._dispatcher.counters.cell(self._request, self._result, self.query, self.wire)
+
+    def rotations(self) -> tuple[bytes, ...]:
+        """The reply in the response's other orders (loadbalance), encoded alike."""
+        encode = self._dispatcher.encode
+        return tuple(encode(self.query, a, self._max_size) for a in self.response.rotations)
+
+
+Served = tuple[bytes | None, KeptReply | None]  # the reply (None: silence), and whether to keep it
+
+
 class Dispatcher:
     """Turns query bytes into reply bytes (or None to stay silent); never raises."""
 
     def __init__(
         self,
         blocks: list[ZoneChain],
-        answers: AnswerCache | None = None,
         counters: ServerCounters | None = None,
         clock: Clock | None = None,
     ) -> None:
-        # Listeners pass their own caches to handle(); without one, nothing is pre-encoded.
-        self.answers = answers if answers is not None else AnswerCache(max_entries=0)
         self.counters = counters or ServerCounters("dns://:53")
         self.clock = clock or SystemClock()
         self.panic_log = PanicLog(self.clock)
@@ -113,40 +173,26 @@ class Dispatcher:
         by_zone = {zone: block for block in blocks for zone in block.zones}
         self._routes = (tuple(by_zone), by_zone)
 
-    def serve_now(
-        self,
-        data: bytes,
-        protocol: str,
-        client: tuple[str, int],
-        answers: AnswerCache | None = None,
-    ) -> "bytes | None | asyncio.Task[bytes | None]":
-        """`handle`, run synchronously: the reply, or a task when a plugin had to wait.
+    def serve_udp(self, data: bytes, client: tuple[str, int]) -> "Served | asyncio.Task[Served]":
+        """A UDP query's reply and whether it may be kept, or a task when a plugin had to wait.
 
         Most answers (the zone, cache hits) never wait, and an asyncio task per query costs
         more than answering it: only a query that really waits (forward) gets one.
         """
-        return run_now(self.handle(data, protocol, client, answers))
+        return run_now(self._serve(data, "udp", client))
 
-    async def handle(
-        self,
-        data: bytes,
-        protocol: str,
-        client: tuple[str, int],
-        answers: AnswerCache | None = None,
-    ) -> bytes | None:
-        """The reply to `data` received over `protocol` from `client`.
+    async def handle(self, data: bytes, protocol: str, client: tuple[str, int]) -> bytes | None:
+        """The reply to `data` received over `protocol` from `client` (None: stay silent)."""
+        return (await self._serve(data, protocol, client))[0]
 
-        `answers` is where a UDP listener keeps pre-encoded replies (default: the server's).
-        """
+    async def _serve(self, data: bytes, protocol: str, client: tuple[str, int]) -> Served:
         try:
             query = decode_query(data)
         except HeaderError:
-            return None  # an unreadable header gets no reply at all (nothing to answer to)
+            return None, None  # an unreadable header gets no reply at all (nothing to answer to)
         except QueryRejected as exc:
-            return error_reply(data, exc.rcode)
+            return error_reply(data, exc.rcode), None
         max_size = query.max_udp_size() if protocol == "udp" else TCP_MAX_MESSAGE
-        cache = answers if answers is not None else self.answers
-        generation = cache.generation
         monotonic = self.clock.monotonic
         started = monotonic()
         zones, by_zone = self._routes
@@ -154,7 +200,7 @@ class Dispatcher:
         try:
             response = await self._respond(query, protocol, client, zone, by_zone)
             if response.drop:
-                return None
+                return None, None
             if response.udp_size is not None:
                 query, max_size = _lower_payload(query, response.udp_size, protocol, max_size)
                 # `log` encoded for the client's own payload; the OPT now says another.
@@ -174,64 +220,23 @@ class Dispatcher:
         request = (label, protocol, family, type_label(query.qtype))
         result = (label, rcode_text(wire[3] & 0xF), response.plugin)
         self.counters.count(request, result, monotonic() - started, query, wire)
-        if response.cacheable and protocol == "udp" and _whole(response, wire):
-            siblings = response.family
-            if siblings is not None and (zone is None or not by_zone[zone].chain.keeps_families):
-                siblings = None  # a handler on the way could tell the siblings apart
-            self._store(
-                cache,
-                query,
-                wire,
-                generation,
-                response,
-                request,
-                result,
-                max_size,
-                started,
-                siblings,
-            )
-        return wire
-
-    def _store(
-        self,
-        cache: AnswerCache,
-        query: Query,
-        wire: bytes,
-        generation: int,
-        response: Response,
-        request: tuple[str, str, str, str],
-        result: tuple[str, str, str],
-        max_size: int,
-        now: float,
-        family: Family | None,
-    ) -> None:
+        if not response.cacheable or protocol != "udp" or not _whole(response, wire):
+            return wire, None
         if response.observe is not None and wire[2] & 0x02:
             # A cut reply's size is not the size `log` reports ({rsize} is before truncation):
             # such answers keep taking the chain, where `log` sees them.
-            return
-        admitted = cache.admit(query, generation, family)
-        if admitted is None:
-            return  # a first sighting (or pre-encoding is off): nothing more to make
-        cell = self.counters.cell(request, result, query, wire)
-        rotations = tuple(
-            encode_answer(query, a, max_size, self._bodies) for a in response.rotations
+            return wire, None
+        siblings = response.family
+        if siblings is not None and (zone is None or not by_zone[zone].chain.keeps_families):
+            siblings = None  # a handler on the way could tell the siblings apart
+        kept = KeptReply(
+            self, query, wire, response, siblings, (request, result), max_size, started
         )
-        # Answers holding upstream records end with their TTL: the store checks the expiry
-        # on each hit, so no timer is armed per answer.
-        expires = float("inf") if response.ttl is None else now + response.ttl
-        cache.store(
-            query,
-            wire,
-            generation,
-            response.scope,
-            cell,
-            rotations,
-            expires,
-            admitted,
-            response.on_hit,
-            response.observe,
-            family,
-        )
+        return wire, kept
+
+    def encode(self, query: Query, answer: Answer, max_size: int) -> bytes:
+        """`answer` to `query` in wire form within `max_size`, big bodies' encodings reused."""
+        return encode_answer(query, answer, max_size, self._bodies)
 
     async def _respond(
         self,
@@ -254,7 +259,7 @@ class Dispatcher:
             encoded = response.encoded
             if encoded is not None and len(encoded) <= max_size:
                 return encoded  # the same bytes encode_answer would make: nothing was cut
-            return encode_answer(query, response.answer, max_size, self._bodies)
+            return self.encode(query, response.answer, max_size)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire
 

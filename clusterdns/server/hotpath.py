@@ -2,12 +2,13 @@
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Sized
+from typing import Protocol
 
 from clusterdns.dns.encode import name_parts
 from clusterdns.dns.message import Query
 from clusterdns.dns.wire import HEADER, MAX_LABEL
 from clusterdns.plugin import EVERYTHING as PLUGIN_EVERYTHING
-from clusterdns.plugin import Family
+from clusterdns.plugin import Family, Response
 from clusterdns.server.metrics import HitCell
 
 _ONE_QUESTION = b"\x00\x01\x00\x00\x00\x00\x00\x00"
@@ -144,6 +145,28 @@ _EXACT_PER_ENTRY = 8  # exact-bytes variants (case, cookies) remembered per ques
 # collision just stores one early). As many as the store holds answers: a working set
 # larger than this set would never see its second sighting counted.
 _SEEN_MIN = 8192
+
+
+class Keepable(Protocol):
+    """A reply the dispatcher says may be kept (dispatch.KeptReply), as the store reads it."""
+
+    query: Query
+    wire: bytes
+    response: Response
+    family: Family | None
+
+    @property
+    def expires(self) -> float:
+        """Monotonic seconds after which the reply's bytes stop being true."""
+        ...
+
+    def cell(self) -> HitCell:
+        """The metrics cell its hits count in."""
+        ...
+
+    def rotations(self) -> tuple[bytes, ...]:
+        """The reply in its other orders."""
+        ...
 
 
 class _Entry:
@@ -401,6 +424,29 @@ class AnswerCache:
             return  # siblings are never asked twice: no exact-bytes alias
         exact_tail = Rotation([r[2:] for r in replies]) if rotations else reply[2:]
         self._remember(entry, query.wire[2:], exact_tail)
+
+    def keep(self, kept: Keepable, generation: int) -> None:
+        """Keep `kept` (made in `generation`) if this is the sighting that admits it.
+
+        The hit cell and the other orders are made only then: a first sighting costs a lookup.
+        """
+        admitted = self.admit(kept.query, generation, kept.family)
+        if admitted is None:
+            return
+        response = kept.response
+        self.store(
+            kept.query,
+            kept.wire,
+            generation,
+            response.scope,
+            kept.cell(),
+            kept.rotations(),
+            kept.expires,  # answers holding upstream records end: checked on each hit
+            admitted,
+            response.on_hit,
+            response.observe,
+            kept.family,
+        )
 
     def admit(
         self, query: Query, generation: int, family: Family | None = None

@@ -1,4 +1,8 @@
-"""The UDP listener: a reader callback that drains the socket and answers hits inline."""
+"""The UDP listener: a reader callback that drains the socket and answers hits inline.
+
+It owns its pre-encoded answers: a miss goes to the dispatcher, which says whether the reply
+may be kept; the store keeps it under the key its own lookup already computed.
+"""
 
 import asyncio
 import logging
@@ -6,7 +10,7 @@ import socket
 from functools import partial
 
 from clusterdns.clock import Clock
-from clusterdns.server.dispatch import Dispatcher
+from clusterdns.server.dispatch import Dispatcher, Served
 from clusterdns.server.hotpath import AnswerCache
 
 logger = logging.getLogger(__name__)
@@ -33,7 +37,7 @@ class UdpServer:
         # One cache per socket, so its hit counters know the address family they count.
         self.answers = answers
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[bytes | None]] = set()
+        self._tasks: set[asyncio.Task[Served]] = set()
 
     def start(self) -> None:
         """Start reading on the running loop."""
@@ -77,11 +81,24 @@ class UdpServer:
                 # be lost on the way: the client retries (RFC 1035 4.2.1).
                 logger.debug("udp send to %s failed: %s", addr, exc)
 
+    def answer(self, data: bytes, addr: tuple[str, int], now: float) -> bytes | None:
+        """The reply to one datagram read at `now`, or None when there is none yet.
+
+        What `_drain` does per datagram (inlined there), for callers without a loop of reads
+        (tests, `bench.paths`). None also when a plugin waits: the reply is sent when ready.
+        """
+        reply = self.answers.reply(data, now, addr)
+        return reply if reply is not None else self._miss(data, addr)
+
     def _miss(self, data: bytes, addr: tuple[str, int]) -> bytes | None:
         """Answer a miss at once when no plugin waits; else finish it in a task."""
-        outcome = self.dispatcher.serve_now(data, "udp", addr, self.answers)
+        generation = self.answers.generation  # a reply made before a change is never kept
+        outcome = self.dispatcher.serve_udp(data, addr)
         if not isinstance(outcome, asyncio.Task):
-            return outcome
+            reply, kept = outcome
+            if kept is not None:
+                self.answers.keep(kept, generation)
+            return reply
         if len(self._tasks) >= _MAX_PENDING:
             # A flood of slow queries (e.g. to a silent upstream) must not grow memory and
             # file descriptors without bound: past this many waiting, drop, as a full socket
@@ -90,14 +107,18 @@ class UdpServer:
             logger.debug("udp: %d queries wait already, dropping one from %s", _MAX_PENDING, addr)
             return None
         self._tasks.add(outcome)
-        outcome.add_done_callback(partial(self._answered, addr))
+        outcome.add_done_callback(partial(self._answered, addr, generation))
         return None
 
-    def _answered(self, addr: tuple[str, int], task: "asyncio.Task[bytes | None]") -> None:
+    def _answered(
+        self, addr: tuple[str, int], generation: int, task: "asyncio.Task[Served]"
+    ) -> None:
         self._tasks.discard(task)
         if task.cancelled() or task.exception() is not None:
             return  # the dispatcher never raises; a cancelled query stays silent
-        reply = task.result()
+        reply, kept = task.result()
+        if kept is not None:
+            self.answers.keep(kept, generation)
         if reply is None:
             return
         try:

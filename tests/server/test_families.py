@@ -10,7 +10,7 @@ from clusterdns.chain import Chain
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.server.dispatch import Dispatcher, ZoneChain
 from clusterdns.server.hotpath import AnswerCache
-from tests.server.test_dispatch import APP, CLIENT, _blocks, make
+from tests.server.test_dispatch import APP, CLIENT, _blocks, make, served_over_udp
 
 
 class Looking:
@@ -24,11 +24,8 @@ class Looking:
 
 def _served(dispatcher: Dispatcher, store: AnswerCache, data: bytes) -> bytes:
     """The reply a UDP listener gives: from the store, else through the dispatcher."""
-    reply = store.reply(data, 0.0)
-    if reply is None:
-        outcome = dispatcher.serve_now(data, "udp", CLIENT, store)
-        assert isinstance(outcome, bytes)
-        reply = outcome
+    reply = asyncio.run(served_over_udp(dispatcher, store, data))
+    assert reply is not None
     return reply
 
 

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from clusterdns.app import App
 from clusterdns.chain import Chain
 from clusterdns.server.dispatch import Dispatcher, ZoneChain
-from clusterdns.server.hotpath import AnswerCache
 from tests.conftest import listener
 from tests.server.test_wire import raw_udp
 
@@ -96,7 +95,7 @@ async def test_random_bytes_never_stop_the_server(served: App) -> None:
     assert listener(served).dispatcher.counters.panics == 0
 
 
-_DISPATCHER = Dispatcher([ZoneChain((".",), Chain([]))], AnswerCache())
+_DISPATCHER = Dispatcher([ZoneChain((".",), Chain([]))])
 
 
 @settings(max_examples=300, deadline=None)
