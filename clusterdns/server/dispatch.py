@@ -23,7 +23,7 @@ from clusterdns.dns.message import (
     truncate_reply,
 )
 from clusterdns.dns.mnemonics import rcode_text
-from clusterdns.dns.names import longest_zone
+from clusterdns.dns.names import is_subdomain, longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode
 from clusterdns.errors import HeaderError, QueryRejected
 from clusterdns.plugin import Family, Request, Response
@@ -227,12 +227,26 @@ class Dispatcher:
             # such answers keep taking the chain, where `log` sees them.
             return wire, None
         siblings = response.family
-        if siblings is not None and (zone is None or not by_zone[zone].chain.keeps_families):
-            siblings = None  # a handler on the way could tell the siblings apart
+        if siblings is not None and not self._same_route(siblings, zone, zones, by_zone):
+            siblings = None
         kept = KeptReply(
             self, query, wire, response, siblings, (request, result), max_size, started
         )
         return wire, kept
+
+    @staticmethod
+    def _same_route(
+        family: Family, zone: str | None, zones: tuple[str, ...], by_zone: dict[str, ZoneChain]
+    ) -> bool:
+        """True when every sibling `family` claims goes the way its question went.
+
+        Not when a handler on the way could tell the siblings apart, nor when a server block
+        serves a zone below the parent (its siblings there are routed to that block).
+        """
+        if zone is None or not by_zone[zone].chain.keeps_families:
+            return False
+        parent = family.parent
+        return not any(z != parent and is_subdomain(z, parent) for z in zones)
 
     def encode(self, query: Query, answer: Answer, max_size: int) -> bytes:
         """`answer` to `query` in wire form within `max_size`, big bodies' encodings reused."""

@@ -7,6 +7,7 @@ import dns.rcode
 import pytest
 
 from clusterdns.chain import Chain
+from clusterdns.dns.records import Answer, Rcode
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.server.dispatch import Dispatcher, ZoneChain
 from clusterdns.server.hotpath import AnswerCache
@@ -153,3 +154,24 @@ def test_a_change_to_the_parent_drops_the_siblings_answers() -> None:
     store.invalidate([("svc", "demo", "web")])  # web's endpoints changed
     assert store.reply(make("r3.web.demo.svc.cluster.local.", use_edns=False), 0.0) is None
     assert len(store) == 0 and store.counted_bytes == 0
+
+
+class Refusing:
+    """A whole server block's chain: REFUSED for everything (another block's zone)."""
+
+    name = "refusing"
+    keeps_families = True
+
+    async def serve(self, request: Request, next: Next) -> Response:
+        return Response(self.name, answer=Answer(Rcode.REFUSED), cacheable=True)
+
+
+def test_a_server_block_below_the_parent_keeps_its_names() -> None:
+    inner = "r9.web.demo.svc.cluster.local."
+    blocks = [*_blocks(APP), ZoneChain((inner,), Chain([Refusing()]))]
+    dispatcher, store = _primed(
+        ["r1.web.demo.svc.cluster.local.", "r2.web.demo.svc.cluster.local."], blocks
+    )
+    query = make(inner, use_edns=False)
+    assert store.reply(query, 0.0) is None  # no sibling reply covers it: it is another block's
+    assert dns.message.from_wire(_served(dispatcher, store, query)).rcode() == dns.rcode.REFUSED
