@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
@@ -22,6 +22,7 @@ from clusterdns.dns.names import longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode
 from clusterdns.errors import HeaderError, QueryRejected
 from clusterdns.plugin import Family, Request, Response
+from clusterdns.server.encodings import Encodings
 from clusterdns.server.hotpath import AnswerCache
 from clusterdns.server.metrics import ServerCounters, type_label
 
@@ -106,6 +107,7 @@ class Dispatcher:
         self.clock = clock or SystemClock()
         self.panic_log = PanicLog(self.clock)
         self._bodies: BodyMemo = {}  # big and negative answers' encodings (encode_answer)
+        self._encodings = Encodings(self._bodies)  # big first encodings made off the loop
         self.replace_blocks(blocks)
 
     def replace_blocks(self, blocks: list[ZoneChain]) -> None:
@@ -160,6 +162,8 @@ class Dispatcher:
                 # `log` encoded for the client's own payload; the OPT now says another.
                 response = replace(response, encoded=None)
             wire = self._encode(query, response, protocol, max_size)
+            if not isinstance(wire, bytes):
+                wire = await wire  # a big answer's first encoding, made off the loop
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -249,12 +253,14 @@ class Dispatcher:
             return Response("", answer=Answer(Rcode.REFUSED))  # no server block for the name
         return await by_zone[zone].chain.entry(Request(query, protocol, client))
 
-    def _encode(self, query: Query, response: Response, protocol: str, max_size: int) -> bytes:
+    def _encode(
+        self, query: Query, response: Response, protocol: str, max_size: int
+    ) -> bytes | Awaitable[bytes]:
         if response.answer is not None:
             encoded = response.encoded
             if encoded is not None and len(encoded) <= max_size:
                 return encoded  # the same bytes encode_answer would make: nothing was cut
-            return encode_answer(query, response.answer, max_size, self._bodies)
+            return self._encodings.encode(query, response.answer, max_size)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire
 
