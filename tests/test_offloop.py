@@ -113,3 +113,20 @@ async def test_forget_starts_a_new_run_and_lets_the_old_one_finish() -> None:
     fresh = asyncio.ensure_future(offloop.make("key", new))
     old.gate.set()
     assert list(await asyncio.wait_for(asyncio.gather(waiting, fresh), WAIT)) == ["old", "new"]
+
+
+async def test_a_run_not_started_takes_the_fresher_work_so_the_backlog_never_grows() -> None:
+    """Zone changes faster than builds: each key keeps at most one run waiting, the newest."""
+    offloop: OffLoop[str, str] = OffLoop()
+    running = Blocked("first zone")
+    kept: list[str] = []
+    first = asyncio.ensure_future(offloop.make("key", running, kept.append))
+    await asyncio.to_thread(running.started.wait, WAIT)
+    offloop.forget()  # a new zone: later askers want a build of it
+    second = asyncio.ensure_future(offloop.make("key", lambda: "second zone", kept.append))
+    offloop.forget()  # another one before that build could start
+    third = asyncio.ensure_future(offloop.make("key", lambda: "third zone", kept.append))
+    running.gate.set()
+    results = await asyncio.wait_for(asyncio.gather(first, second, third), WAIT)
+    assert list(results) == ["first zone", "third zone", "third zone"]
+    assert kept == ["first zone", "third zone"]
