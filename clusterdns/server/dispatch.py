@@ -7,7 +7,7 @@ query's key, decides whether to keep it now.
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Generator
+from collections.abc import Awaitable, Coroutine, Generator
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
@@ -27,6 +27,7 @@ from clusterdns.dns.names import is_subdomain, longest_zone
 from clusterdns.dns.records import CLASS_IN, Answer, Rcode
 from clusterdns.errors import HeaderError, QueryRejected
 from clusterdns.plugin import Family, Request, Response
+from clusterdns.server.encodings import Encodings
 from clusterdns.server.metrics import HitCell, RequestKey, ResponseKey, ServerCounters, type_label
 
 logger = logging.getLogger(__name__)
@@ -166,6 +167,7 @@ class Dispatcher:
         self.clock = clock or SystemClock()
         self.panic_log = PanicLog(self.clock)
         self._bodies: BodyMemo = {}  # big and negative answers' encodings (encode_answer)
+        self._encodings = Encodings(self._bodies)  # big first encodings made off the loop
         self.replace_blocks(blocks)
 
     def replace_blocks(self, blocks: list[ZoneChain]) -> None:
@@ -206,6 +208,8 @@ class Dispatcher:
                 # `log` encoded for the client's own payload; the OPT now says another.
                 response = replace(response, encoded=None)
             wire = self._encode(query, response, protocol, max_size)
+            if not isinstance(wire, bytes):
+                wire = await wire  # a big answer's first encoding, made off the loop
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -268,12 +272,14 @@ class Dispatcher:
             return Response("", answer=Answer(Rcode.REFUSED))  # no server block for the name
         return await by_zone[zone].chain.entry(Request(query, protocol, client))
 
-    def _encode(self, query: Query, response: Response, protocol: str, max_size: int) -> bytes:
+    def _encode(
+        self, query: Query, response: Response, protocol: str, max_size: int
+    ) -> bytes | Awaitable[bytes]:
         if response.answer is not None:
             encoded = response.encoded
             if encoded is not None and len(encoded) <= max_size:
                 return encoded  # the same bytes encode_answer would make: nothing was cut
-            return self.encode(query, response.answer, max_size)
+            return self._encodings.encode(query, response.answer, max_size)
         wire = response.wire or b""
         return truncate_reply(wire, max_size) if len(wire) > max_size else wire
 

@@ -35,6 +35,9 @@ Key = tuple[str, int, int, bool, bool]
 MAX_REFRESHES = 64
 CACHED_SCOPE = ("cache",)  # pre-encoded cache hits depend on no zone data; they expire alone
 MAX_VERDICTS = 256  # verdicts on shared answers kept (a few per zone and snapshot are in use)
+# Answers with this many records are shared objects too (the kubernetes plugin keeps a big
+# headless answer per zone): checking each record's TTL per query would cost 0.5 ms at 2,000.
+BIG_VERDICT = 64
 _TRANSFERS = (251, 252)  # IXFR, AXFR: classified apart whatever the answer (policy.classify)
 _REFRESHED = (Rcode.NOERROR, Rcode.NXDOMAIN)  # RFC 8767 4: what may replace a stale entry
 
@@ -237,10 +240,11 @@ class CachePlugin:
         """(kind, duration, whether every TTL already equals it) for `answer` to `qtype`.
 
         Kept for answers without answer records (shared objects: one negative answer per
-        zone and snapshot), so a flood of never-repeated names reduces each one once. The
+        zone and snapshot), so a flood of never-repeated names reduces each one once, and for
+        big ones (kept per zone by `kubernetes`), so a repeat does not walk them. The
         verdict depends on the question only through the zone-transfer types (`classify`).
         """
-        memo = not answer.answer and qtype not in _TRANSFERS
+        memo = (not answer.answer or len(answer.answer) >= BIG_VERDICT) and qtype not in _TRANSFERS
         if memo:
             found = self._verdicts.get(id(answer))
             if found is not None and found[0] is answer:

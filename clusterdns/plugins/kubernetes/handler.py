@@ -2,6 +2,7 @@
 
 import asyncio
 import socket
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ from clusterdns.plugins.kubernetes.answer import (
     question_scope,
     sibling_family,
 )
+from clusterdns.plugins.kubernetes.big import BIG_ANSWER, BigAnswers
 from clusterdns.plugins.kubernetes.metrics import KubernetesMetrics
 from clusterdns.plugins.kubernetes.options import KubernetesConfig
 from clusterdns.plugins.kubernetes.snapshot import SnapshotHolder, ZoneSnapshot
@@ -29,7 +31,7 @@ class KubernetesPlugin:
     """Handler, lifecycle and readiness of one `kubernetes` stanza."""
 
     name = "kubernetes"
-    keeps_families = True  # it makes the claims (answer.name_error_family)
+    keeps_families = True  # it makes the claims (answer.sibling_family)
 
     def __init__(self, config: KubernetesConfig, context: SetupContext) -> None:
         if not config.ns_addresses:
@@ -40,7 +42,7 @@ class KubernetesPlugin:
         self._zone_changed = context.zone_changed
         self._lookup = context.lookup
         self._synced = asyncio.Event()
-        self._big: dict[tuple[str, int], Answer] = {}
+        self._big = BigAnswers(config)
         self._big_snapshot: ZoneSnapshot | None = None
         self._negatives: Negatives = {}
         # Claims by (parent name, type, rcode), for the current snapshot.
@@ -84,6 +86,8 @@ class KubernetesPlugin:
             return Response(self.name, answer=Answer(Rcode.REFUSED))
         snapshot = self.holder.current
         result = self._answer(snapshot, question, query.qtype)
+        if result is not None and not isinstance(result, Answer):
+            result = await result  # a big answer, built in a worker thread (big.py)
         if result is None:
             return await next(request)
         if _ends_in_alias(result) and query.qtype in CHASED_TYPES:
@@ -117,26 +121,24 @@ class KubernetesPlugin:
     def _current(self) -> ZoneSnapshot:
         return self.holder.current
 
-    def _answer(self, snapshot: ZoneSnapshot, question: Question, qtype: int) -> Answer | None:
-        """`answer()`, with big answers (headless Services) made once per snapshot.
+    def _answer(
+        self, snapshot: ZoneSnapshot, question: Question, qtype: int
+    ) -> Answer | Awaitable[Answer | None] | None:
+        """`answer()`, with big answers (headless Services) built off the loop, once per zone.
 
-        A 2,000-endpoint answer takes milliseconds to build; the same object also lets the
-        server reuse its encoding (server.dispatch), so repeats cost a lookup.
+        Returns an awaitable when the answer is being built in a worker thread (big.py); the
+        same answer object then lets the server reuse its encoding, so repeats cost a lookup.
         """
         if snapshot is not self._big_snapshot:
-            self._big.clear()
             self._negatives = {}
             self._families = {}
             self._big_snapshot = snapshot
-        key = (question.name, qtype)
-        found = self._big.get(key)
+        found = self._big.find(snapshot, question, qtype)
         if found is not None:
             return found
         result = answer_question(snapshot, self.config, question, qtype, self._negatives)
         if result is not None and len(result.answer) >= BIG_ANSWER:
-            if len(self._big) >= BIG_ANSWERS_KEPT:
-                self._big.pop(next(iter(self._big)))
-            self._big[key] = result
+            self._big.keep(snapshot, question, qtype, result)
         return result
 
     async def _chase(
@@ -225,9 +227,9 @@ class KubernetesPlugin:
         await self._synced.wait()
 
     def _published(self, snapshot: ZoneSnapshot, changes: Changes | None) -> None:
-        # Big answers belong to the snapshot they came from; holding that snapshot past its
-        # replacement would keep a whole extra zone alive (+14 MiB at 100k Services).
-        self._big.clear()
+        # Holding a replaced snapshot would keep a whole extra zone alive (+14 MiB at 100k
+        # Services); big answers hold none, and those the changes leave alone are kept.
+        self._big.published(None if changes is None else changed_scopes(changes))
         self._negatives = {}
         self._families = {}
         self._big_snapshot = None
@@ -238,8 +240,6 @@ class KubernetesPlugin:
 
 
 MAX_CHASE = 8  # CoreDNS: at most 8 CNAMEs in a chain
-BIG_ANSWER = 64  # records from which an answer is kept for the snapshot's lifetime
-BIG_ANSWERS_KEPT = 256
 FAMILIES_KEPT = 4096  # claims kept per snapshot, by parent; past it, made per query
 UNRESOLVED_TTL = 5  # seconds an ExternalName answer without its target's records is kept
 ZONE_TRANSFERS = (251, 252)  # IXFR, AXFR

@@ -1,15 +1,18 @@
 """The `loadbalance` handler: replies from later plugins in round-robin order."""
 
 from dataclasses import replace
+from functools import partial
 
 from cachetools import LRUCache
 
 from clusterdns.dns.records import Answer, RType
+from clusterdns.offloop import OffLoop
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.loadbalance.rotate import (
     balance_answer,
     balance_wire,
     balances,
+    spread_orders,
     varies,
     wire_plan,
 )
@@ -35,11 +38,15 @@ class LoadBalanceHandler:
         # shared counter would give each of the two only every other turn.
         self._turns: LRUCache[tuple[str, int], int] = LRUCache(maxsize=remembered)
         self._big: dict[int, tuple[Answer, tuple[Answer, ...]]] = {}
+        self._building: OffLoop[int, tuple[Answer, ...]] = OffLoop()
 
     async def serve(self, request: Request, next: Next) -> Response:
         """Ask `next`, then reorder the reply's records."""
         response = await next(request)
-        if response.answer is not None:
+        answer = response.answer
+        if answer is not None:
+            if len(answer.answer) >= BIG_SECTION and balances(request.query.qtype, answer.rcode):
+                return await self._balance_big(request, response, answer)
             return self._balance_answer(request, response)
         if response.wire is not None:
             return self._balance_wire(request, response, response.wire)
@@ -53,8 +60,6 @@ class LoadBalanceHandler:
             # CNAMEs still go first, but the order is the same on every query: still cacheable.
             ordered = balance_answer(answer, 0)
             return response if ordered == answer else replace(response, answer=ordered)
-        if len(answer.answer) >= BIG_SECTION:
-            return self._balance_big(request, response, answer)
         turn = self._take_turn(request)
         # Rather than shuffle per query, offer a few rotations; the server keeps
         # them all pre-encoded and cycles through them.
@@ -62,25 +67,31 @@ class LoadBalanceHandler:
         rotations = tuple(balance_answer(answer, turn + k) for k in range(1, distinct))
         return replace(response, answer=balance_answer(answer, turn), rotations=rotations)
 
-    def _balance_big(self, request: Request, response: Response, answer: Answer) -> Response:
+    async def _balance_big(self, request: Request, response: Response, answer: Answer) -> Response:
         """A big answer (a large headless Service) in one of ROTATIONS_KEPT orders, made once.
 
-        Reordering 2,000 records per query would hold the loop for milliseconds; instead the
-        orders start a quarter of the records apart, are kept per answer object (the
-        kubernetes plugin hands out the same one while its snapshot lasts), and cycle.
+        Reordering 2,000 records takes about a millisecond (and checking whether any order
+        changes, as much again): the orders start a quarter of the records apart, are made
+        once per answer object in a worker thread (clusterdns.offloop) while the loop serves
+        other queries, are kept (the kubernetes plugin hands out the same object while its
+        zone lasts), and cycle; a repeat costs a lookup.
         """
-        turn = self._take_turn(request) % ROTATIONS_KEPT
         kept = self._big.get(id(answer))
-        if kept is None or kept[0] is not answer:
-            step = max(1, len(answer.answer) // ROTATIONS_KEPT)
-            orders = tuple(balance_answer(answer, k * step) for k in range(ROTATIONS_KEPT))
-            if len(self._big) >= BIG_ANSWERS_KEPT:
-                self._big.pop(next(iter(self._big)))
-            kept = (answer, orders)
-            self._big[id(answer)] = kept
-        orders = kept[1]
-        rotations = tuple(orders[(turn + k) % ROTATIONS_KEPT] for k in range(1, ROTATIONS_KEPT))
+        if kept is not None and kept[0] is answer:
+            orders = kept[1]
+        else:
+            make = partial(spread_orders, answer, ROTATIONS_KEPT)
+            orders = await self._building.make(id(answer), make, partial(self._keep, answer))
+        if len(orders) == 1:  # nothing rotates: one order, the same on every query
+            return response if orders[0] is answer else replace(response, answer=orders[0])
+        turn = self._take_turn(request) % len(orders)
+        rotations = tuple(orders[(turn + k) % len(orders)] for k in range(1, len(orders)))
         return replace(response, answer=orders[turn], rotations=rotations)
+
+    def _keep(self, answer: Answer, orders: tuple[Answer, ...]) -> None:
+        if len(self._big) >= BIG_ANSWERS_KEPT:
+            self._big.pop(next(iter(self._big)))
+        self._big[id(answer)] = (answer, orders)
 
     def _balance_wire(self, request: Request, response: Response, wire: bytes) -> Response:
         if wire[6:8] in _AT_MOST_ONE:

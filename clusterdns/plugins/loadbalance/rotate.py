@@ -80,6 +80,19 @@ def balance_answer(answer: Answer, turn: int) -> Answer:
     )
 
 
+def spread_orders(answer: Answer, count: int) -> tuple[Answer, ...]:
+    """`count` round_robin orders of `answer`, starting `1/count` of its records apart.
+
+    One order when no section's order changes from turn to turn (CNAMEs still go first):
+    `answer` itself when that is its own order.
+    """
+    if not varies(answer):
+        ordered = balance_answer(answer, 0)
+        return (answer if ordered == answer else ordered,)
+    step = max(1, len(answer.answer) // count)
+    return tuple(balance_answer(answer, k * step) for k in range(count))
+
+
 def _reorder(records: tuple[Record, ...], turn: int) -> tuple[Record, ...]:
     order = plan([record.rtype for record in records], turn).order
     return tuple(records[index] for index in order)

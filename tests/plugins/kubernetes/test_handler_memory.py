@@ -8,7 +8,8 @@ from pathlib import Path
 from clusterdns.dns.message import decode_query, encode_query
 from clusterdns.dns.records import RType
 from clusterdns.plugin import Request, Response
-from clusterdns.plugins.kubernetes.handler import BIG_ANSWER, KubernetesPlugin
+from clusterdns.plugins.kubernetes.big import BIG_ANSWER
+from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.snapshot import build_snapshot
 from clusterdns.serve_flags import ServeOptions, serve_app
 from tests.conftest import plugins

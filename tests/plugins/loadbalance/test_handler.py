@@ -1,15 +1,19 @@
 """The `loadbalance` handler: rotation over queries, for structured answers and reply bytes."""
 
+import asyncio
+import threading
+
 import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
 
-from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Target
+from clusterdns.dns.records import Address, Answer, Rcode, Record, RType, Soa, Target, Txt
 from clusterdns.dns.wire import walk
 from clusterdns.plugin import Next, Request, Response
 from clusterdns.plugins.loadbalance.handler import LoadBalanceHandler
+from tests.fakes.executor import GatedExecutor
 from tests.plugins.loadbalance.conftest import build_request
 from tests.plugins.loadbalance.wirebuild import QUESTION_NAME, message, name, pointer, rr
 
@@ -293,3 +297,44 @@ async def test_big_answers_cycle_through_a_few_orders_made_once() -> None:
     assert all(a.answer is b.answer for a, b in zip(served[:4], served[4:], strict=True))
     assert sorted(lines(served[1].answer)) == sorted(lines(many.answer))
     assert len(served[0].rotations) == 3
+
+
+async def test_big_answers_get_their_orders_made_off_the_loop() -> None:
+    """The query waits (the loop serves others) until a worker thread has made the orders."""
+    loop = asyncio.get_running_loop()
+    handed_over = asyncio.Event()
+    gated = GatedExecutor(on_submit=handed_over.set)
+    loop.set_default_executor(gated)
+    try:
+        handler = LoadBalanceHandler()
+        many = Response(
+            "kubernetes",
+            answer=Answer(
+                Rcode.NOERROR,
+                tuple(address(WEB, f"10.1.{i // 256}.{i % 256}") for i in range(400)),
+                authoritative=True,
+            ),
+        )
+        first = asyncio.ensure_future(ask(handler, build_request(WEB), many))
+        second = asyncio.ensure_future(ask(handler, build_request(WEB), many))
+        await asyncio.wait_for(handed_over.wait(), 5.0)
+        assert not first.done() and not second.done() and gated.count == 1  # one shared run
+        gated.gate.set()
+        served = await asyncio.wait_for(asyncio.gather(first, second), 5.0)
+        assert [lines(r.answer)[0] for r in served] == [
+            f"{WEB} 30 IN A 10.1.0.0",
+            f"{WEB} 30 IN A 10.1.0.100",
+        ]
+        assert threading.get_ident() not in gated.threads
+    finally:
+        gated.gate.set()
+
+
+async def test_a_big_answer_that_does_not_rotate_is_passed_on_as_it_is() -> None:
+    texts = tuple(
+        Record(WEB, RType.TXT, 30, Txt((f"line {i}",))) for i in range(100)
+    )  # not address records: one order, the answer's own
+    response = Response("kubernetes", answer=Answer(Rcode.NOERROR, texts, authoritative=True))
+    handler = LoadBalanceHandler()
+    for _ in range(2):
+        assert await ask(handler, build_request(WEB), response) is response
