@@ -8,7 +8,7 @@ from pathlib import Path
 from clusterdns import __version__
 from clusterdns.app import App, run
 from clusterdns.errors import ConfigError
-from clusterdns.process import configure_logging, tune_allocator
+from clusterdns.process import prepare_process
 from clusterdns.registry import supported
 from clusterdns.serve_flags import (
     ServeOptions,
@@ -131,8 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Server types:\n  dns\n\nCaddy:\n\nOther:")
         print("\n".join(f"  {name}" for name in supported()))
         return 0
-    configure_logging()
-    tune_allocator()
+    prepare_process()
     try:
         text = Path(options.conf).read_text(encoding="utf-8")
         app = App(text, options.conf, default_port=options.dns_port)
@@ -169,8 +168,7 @@ def _serve(argv: list[str]) -> int:
         if args.print_corefile:
             print(serve_corefile(options), end="")
             return 0
-        configure_logging()
-        tune_allocator()
+        prepare_process()
         asyncio.run(run(serve_app(options)))
     except ConfigError as exc:
         return _fail(str(exc))
