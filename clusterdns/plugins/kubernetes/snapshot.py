@@ -94,15 +94,18 @@ def build_snapshot(
     synced: bool,
 ) -> ZoneSnapshot:
     """A new snapshot: `previous` with `changes` applied, or built whole when either is None."""
+    cluster_index: dict[str, IndexValue]
+    endpoint_index: dict[str, IndexValue]
     if previous is None or changes is None:
-        keys: Iterable[ServiceKey] = store.service_keys()
-        services: dict[ServiceKey, ServiceEntry] = {}
-        cluster_index: dict[str, IndexValue] = {}
-        endpoint_index: dict[str, IndexValue] = {}
+        services = store.read_all_services()
+        cluster_index, endpoint_index = {}, {}
+        for key, entry in services.items():
+            if entry.service is not None:  # always: read_all_services keeps only those
+                _index(cluster_index, entry.service.cluster_ips, key)
+                _index(endpoint_index, ready_addresses(entry), key)
         namespaces = store.namespaces()
         pods = _pod_index(store)
     else:
-        keys = changes.services
         # MappingProxyType.copy() copies the dict underneath at C speed; dict(proxy) walks it
         # key by key, 30x slower at 100k Services.
         services = previous.services.copy()
@@ -110,15 +113,7 @@ def build_snapshot(
         endpoint_index = previous.endpoint_ip_index.copy()
         namespaces = store.namespaces() if changes.namespaces else previous.namespaces
         pods = _pod_index(store) if changes.pods else previous.pod_ips
-    for key, entry in store.read_services(keys).items():
-        old = services.pop(key, None)
-        if old is not None and old.service is not None:
-            _unindex(cluster_index, old.service.cluster_ips, key)
-            _unindex(endpoint_index, ready_addresses(old), key)
-        if entry.service is not None:
-            services[key] = entry
-            _index(cluster_index, entry.service.cluster_ips, key)
-            _index(endpoint_index, ready_addresses(entry), key)
+        _apply(services, cluster_index, endpoint_index, store.read_services(changes.services))
     return ZoneSnapshot(
         synced=synced,
         serial=serial,
@@ -128,6 +123,24 @@ def build_snapshot(
         endpoint_ip_index=MappingProxyType(endpoint_index),
         pod_ips=pods,
     )
+
+
+def _apply(
+    services: dict[ServiceKey, ServiceEntry],
+    cluster_index: dict[str, IndexValue],
+    endpoint_index: dict[str, IndexValue],
+    changed: Mapping[ServiceKey, ServiceEntry],
+) -> None:
+    """Replace the entries of changed Services, and their addresses in both IP indexes."""
+    for key, entry in changed.items():
+        old = services.pop(key, None)
+        if old is not None and old.service is not None:
+            _unindex(cluster_index, old.service.cluster_ips, key)
+            _unindex(endpoint_index, ready_addresses(old), key)
+        if entry.service is not None:
+            services[key] = entry
+            _index(cluster_index, entry.service.cluster_ips, key)
+            _index(endpoint_index, ready_addresses(entry), key)
 
 
 def _index(index: dict[str, IndexValue], ips: Iterable[str], key: ServiceKey) -> None:
