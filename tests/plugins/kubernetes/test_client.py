@@ -376,6 +376,7 @@ _NEVER_USED = (
     "kubernetes.informer",
     "kubernetes.leaderelection",
     "kubernetes.watch",
+    "kubernetes.utils.create_from_yaml",
     "websocket",
     "jsonschema",
     "kubernetes_validate",
@@ -422,3 +423,4 @@ def test_the_client_imports_only_the_parts_of_kubernetes_it_uses(
     assert sorted(modules.intersection(_NEVER_USED)) == []
     assert ("oauthlib" in modules) == case.kubeconfig_loader
     assert ("kubernetes.config.kube_config" in modules) == case.kubeconfig_loader
+    assert ("yaml" in modules) == case.kubeconfig_loader  # a kubeconfig is YAML
