@@ -126,11 +126,11 @@ def build_snapshot(
     )
 
 
-K = TypeVar("K")
-V = TypeVar("V")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
-class _CopyOnWrite(Generic[K, V]):
+class _CopyOnWrite(Generic[_K, _V]):
     """A published mapping, copied the first time a change must write to it.
 
     At 100k Services each of the three maps is a 4-5 MiB table. The usual change (a slice's
@@ -140,11 +140,11 @@ class _CopyOnWrite(Generic[K, V]):
 
     __slots__ = ("_copy", "_source")
 
-    def __init__(self, source: MappingProxyType[K, V]) -> None:
+    def __init__(self, source: MappingProxyType[_K, _V]) -> None:
         self._source = source
-        self._copy: dict[K, V] | None = None
+        self._copy: dict[_K, _V] | None = None
 
-    def writable(self) -> dict[K, V]:
+    def writable(self) -> dict[_K, _V]:
         """The copy, made now if this is the first write."""
         if self._copy is None:
             # MappingProxyType.copy() copies the dict underneath at C speed; dict(proxy)
@@ -152,7 +152,7 @@ class _CopyOnWrite(Generic[K, V]):
             self._copy = self._source.copy()
         return self._copy
 
-    def result(self) -> MappingProxyType[K, V]:
+    def result(self) -> MappingProxyType[_K, _V]:
         """The source itself when nothing was written, else the copy, read-only."""
         return self._source if self._copy is None else MappingProxyType(self._copy)
 
