@@ -3,8 +3,9 @@
 import json
 import re
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -52,6 +53,9 @@ NOT_AN_OBJECT = "(no kind)"
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
+# Characters of a JSON file read at a time: the window holds one piece plus the item being
+# decoded, whatever the size of the file.
+PIECE = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +91,35 @@ def parse_manifests(text: str, source: str, pod_names: bool = False) -> ParsedMa
     A JSON `List` is read one item at a time, so a 100k-Service dump never exists as one tree
     of dicts (that tree costs ~4x the file in memory, and the allocator keeps it afterwards).
     """
+    if source.endswith(".json"):
+        return _parse_entries(_json_entries(_JsonReader(text)), source, pod_names)
+    return _parse_entries(_yaml_entries(text), source, pod_names)
+
+
+def parse_manifest_file(
+    path: Path, pod_names: bool = False, *, piece: int = PIECE
+) -> ParsedManifests:
+    """Every object in the manifest file at `path`, as `parse_manifests` reads its text.
+
+    A `.json` file is read `piece` characters at a time as its items are decoded, so the text
+    of a 100k-Service dump (80 MB) is never in memory whole beside the objects made from it:
+    about 40 MiB less peak RSS at 100k. YAML is read whole. Raises OSError or UnicodeDecodeError
+    when the file cannot be read.
+    """
+    source = str(path)
+    if not source.endswith(".json"):
+        return parse_manifests(path.read_text(encoding="utf-8"), source, pod_names)
+    with path.open(encoding="utf-8") as stream:
+        reader = _JsonReader("", stream.read, piece)
+        return _parse_entries(_json_entries(reader), source, pod_names)
+
+
+def _parse_entries(
+    entries: Iterator[tuple[int, str, Any]], source: str, pod_names: bool
+) -> ParsedManifests:
     tally = _Tally([], [], [], Counter(), set())
     try:
-        for number, prefix, raw in _entries(text, source):
+        for number, prefix, raw in entries:
             _read(raw, prefix, pod_names, tally, source, number)
     except json.JSONDecodeError as exc:  # (YAML's errors come out of _entries as entries)
         tally.errors.append(ManifestError(source, 1, "", _syntax_problem(exc)))
@@ -188,16 +218,6 @@ def _note_namespace(raw: Mapping[str, Any], tally: _Tally) -> None:
     tally.namespaces.add((namespace or "default").lower())
 
 
-def _entries(text: str, source: str) -> Iterator[tuple[int, str, Any]]:
-    """(document number, field prefix, object): each document, or each item of a List.
-
-    A document whose shape is wrong as a whole comes out as the ObjectError describing it.
-    """
-    if source.endswith(".json"):
-        return _json_entries(text)
-    return _yaml_entries(text)
-
-
 def _is_list(document: Any) -> bool:
     return isinstance(document, dict) and str(document.get("kind", "")).endswith("List")
 
@@ -270,66 +290,132 @@ def _yaml_mapping(loader: Any, number: int) -> Iterator[tuple[int, str, Any]]:
     yield from _whole(head, streamed, number)
 
 
-def _json_entries(text: str) -> Iterator[tuple[int, str, Any]]:
+class _JsonReader:
+    """JSON text, whole or read in pieces: the part not consumed yet, and a position in it.
+
+    `value()` decodes the next value with the standard decoder. When the text is read in
+    pieces, a value the window cuts off is decoded again once the next piece is in, so the
+    window only ever holds one piece and the value being decoded.
+    """
+
+    def __init__(
+        self, text: str, read: Callable[[int], str] | None = None, piece: int = PIECE
+    ) -> None:
+        self.text = text
+        self.pos = 0
+        self._read = read
+        self._piece = piece
+        self._lines = 0  # newlines in the text consumed and dropped before `text`
+
+    def _more(self, at_least: int = 0) -> bool:
+        """Drop what is consumed and append the next piece; False at the end of the input."""
+        piece = self._read(max(self._piece, at_least)) if self._read is not None else ""
+        if not piece:
+            self._read = None
+            return False
+        self._lines += self.text.count("\n", 0, self.pos)
+        self.text = self.text[self.pos :] + piece
+        self.pos = 0
+        return True
+
+    def at(self, char: str) -> bool:
+        """True when the next character after whitespace is `char` (not consumed)."""
+        while True:
+            match = _WHITESPACE.match(self.text, self.pos)
+            self.pos = match.end() if match else self.pos
+            if self.pos < len(self.text) or not self._more():
+                return self.text.startswith(char, self.pos)
+
+    def at_end(self) -> bool:
+        """True when only whitespace is left."""
+        self.at("")
+        return self.pos >= len(self.text)
+
+    def expect(self, char: str) -> None:
+        """Consume `char`, the next character after whitespace, or raise JSONDecodeError."""
+        if not self.at(char):
+            raise self.error(f"Expecting {char!r} delimiter")
+        self.pos += 1
+
+    def value(self) -> Any:
+        """Decode and consume the next value."""
+        self.at("")
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as exc:
+                # Cut off by the window, or bad: more text tells. Doubling the window each
+                # time keeps a bad value early in a big file from costing a copy per piece.
+                if self._more(len(self.text) - self.pos):
+                    continue
+                raise self.error(exc.msg, exc.pos) from None
+            # A value that ends with the window may go on in the next piece (a number).
+            if end < len(self.text) or not self._more():
+                self.pos = end
+                return value
+
+    def rest(self) -> Any:
+        """Decode everything left as one document."""
+        while self._more(len(self.text)):
+            pass
+        try:
+            return json.loads(self.text[self.pos :])
+        except json.JSONDecodeError as exc:
+            raise self.error(exc.msg, self.pos + exc.pos) from None
+
+    def error(self, message: str, pos: int | None = None) -> json.JSONDecodeError:
+        """A JSONDecodeError at `pos` (default: here), its line counted from the file's start."""
+        error = json.JSONDecodeError(message, self.text, self.pos if pos is None else pos)
+        error.lineno += self._lines
+        return error
+
+
+def _json_entries(reader: _JsonReader) -> Iterator[tuple[int, str, Any]]:
     """The items of one JSON document, a List's items decoded one at a time.
 
     The top-level object is walked key by key with the standard decoder; only the `items`
     array is split. kubectl prints `items` before `kind`, so an object with an `items` array
     is taken as a List and its `kind` checked once the object ends.
     """
-    pos = _skip(text, 0)
-    if not text.startswith("{", pos):
-        yield 1, "", json.loads(text)  # a bare array or scalar: one (bad) document
+    if not reader.at("{"):
+        yield 1, "", reader.rest()  # a bare array or scalar: one (bad) document
         return
+    reader.pos += 1
     head: dict[str, Any] = {}
     has_items = False
-    pos = _skip(text, pos + 1)
-    while not text.startswith("}", pos):
-        key, pos = _DECODER.raw_decode(text, pos)
+    while not reader.at("}"):
+        key = reader.value()
         if not isinstance(key, str):
-            raise json.JSONDecodeError("Expecting property name", text, pos)
-        pos = _expect(text, pos, ":")
-        if key == "items" and text.startswith("[", pos):
+            raise reader.error("Expecting property name")
+        reader.expect(":")
+        if key == "items" and reader.at("["):
             has_items = True
-            pos = yield from _json_array(text, pos)
+            yield from _json_array(reader)
         else:
-            head[key], pos = _DECODER.raw_decode(text, pos)
-        pos = _skip(text, pos)
-        if text.startswith(",", pos):
-            pos = _skip(text, pos + 1)
-        elif not text.startswith("}", pos):
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-    if _skip(text, pos + 1) != len(text):
-        raise json.JSONDecodeError("Extra data", text, _skip(text, pos + 1))
+            head[key] = reader.value()
+        if reader.at(","):
+            reader.pos += 1
+        elif not reader.at("}"):
+            raise reader.error("Expecting ',' delimiter")
+    reader.pos += 1
+    if not reader.at_end():
+        raise reader.error("Extra data")
     yield from _whole(head, has_items, 1)
 
 
-def _json_array(text: str, pos: int) -> Generator[tuple[int, str, Any], None, int]:
-    """Yield each element of the array starting at `pos`; return the position after it."""
-    pos = _skip(text, pos + 1)
+def _json_array(reader: _JsonReader) -> Iterator[tuple[int, str, Any]]:
+    """Yield each element of the array starting at the reader's position, and consume it."""
+    reader.pos += 1
     index = 0
-    while not text.startswith("]", pos):
-        item, pos = _DECODER.raw_decode(text, pos)
+    while not reader.at("]"):
+        item = reader.value()
         yield 1, f"items[{index}].", item
         index += 1
-        pos = _skip(text, pos)
-        if text.startswith(",", pos):
-            pos = _skip(text, pos + 1)
-        elif not text.startswith("]", pos):
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-    return pos + 1
-
-
-def _skip(text: str, pos: int) -> int:
-    match = _WHITESPACE.match(text, pos)
-    return match.end() if match else pos
-
-
-def _expect(text: str, pos: int, char: str) -> int:
-    pos = _skip(text, pos)
-    if not text.startswith(char, pos):
-        raise json.JSONDecodeError(f"Expecting {char!r} delimiter", text, pos)
-    return _skip(text, pos + 1)
+        if reader.at(","):
+            reader.pos += 1
+        elif not reader.at("]"):
+            raise reader.error("Expecting ',' delimiter")
+    reader.pos += 1
 
 
 def _parse(raw: dict[str, Any], prefix: str, pod_names: bool) -> ClusterObject | None:
