@@ -1,9 +1,8 @@
 """Cluster objects from manifest text: YAML or JSON, multi-document, `kind: List` dumps."""
 
 import json
-import re
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -16,6 +15,7 @@ from yaml.resolver import Resolver
 
 from clusterdns.errors import ManifestError, ObjectError
 from clusterdns.plugins.kubernetes.apinames import check_names, valid_name
+from clusterdns.plugins.kubernetes.jsonreader import PIECE, JsonReader
 from clusterdns.plugins.kubernetes.objects import (
     ENDPOINT_SLICE,
     ENDPOINTS,
@@ -50,12 +50,6 @@ else:
 # The kinds that carry DNS data; documents of any other kind are counted and skipped.
 READ_KINDS = frozenset((NAMESPACE, SERVICE, ENDPOINT_SLICE, ENDPOINTS, POD))
 NOT_AN_OBJECT = "(no kind)"
-
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
-# Characters of a JSON file read at a time: the window holds one piece plus the item being
-# decoded, whatever the size of the file.
-PIECE = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +86,7 @@ def parse_manifests(text: str, source: str, pod_names: bool = False) -> ParsedMa
     of dicts (that tree costs ~4x the file in memory, and the allocator keeps it afterwards).
     """
     if source.endswith(".json"):
-        return _parse_entries(_json_entries(_JsonReader(text)), source, pod_names)
+        return _parse_entries(_json_entries(JsonReader(text)), source, pod_names)
     return _parse_entries(_yaml_entries(text), source, pod_names)
 
 
@@ -110,7 +104,7 @@ def parse_manifest_file(
     if not source.endswith(".json"):
         return parse_manifests(path.read_text(encoding="utf-8"), source, pod_names)
     with path.open(encoding="utf-8") as stream:
-        reader = _JsonReader("", stream.read, piece)
+        reader = JsonReader("", stream.read, piece)
         return _parse_entries(_json_entries(reader), source, pod_names)
 
 
@@ -290,87 +284,7 @@ def _yaml_mapping(loader: Any, number: int) -> Iterator[tuple[int, str, Any]]:
     yield from _whole(head, streamed, number)
 
 
-class _JsonReader:
-    """JSON text, whole or read in pieces: the part not consumed yet, and a position in it.
-
-    `value()` decodes the next value with the standard decoder. When the text is read in
-    pieces, a value the window cuts off is decoded again once the next piece is in, so the
-    window only ever holds one piece and the value being decoded.
-    """
-
-    def __init__(
-        self, text: str, read: Callable[[int], str] | None = None, piece: int = PIECE
-    ) -> None:
-        self.text = text
-        self.pos = 0
-        self._read = read
-        self._piece = piece
-        self._lines = 0  # newlines in the text consumed and dropped before `text`
-
-    def _more(self, at_least: int = 0) -> bool:
-        """Drop what is consumed and append the next piece; False at the end of the input."""
-        piece = self._read(max(self._piece, at_least)) if self._read is not None else ""
-        if not piece:
-            self._read = None
-            return False
-        self._lines += self.text.count("\n", 0, self.pos)
-        self.text = self.text[self.pos :] + piece
-        self.pos = 0
-        return True
-
-    def at(self, char: str) -> bool:
-        """True when the next character after whitespace is `char` (not consumed)."""
-        while True:
-            match = _WHITESPACE.match(self.text, self.pos)
-            self.pos = match.end() if match else self.pos
-            if self.pos < len(self.text) or not self._more():
-                return self.text.startswith(char, self.pos)
-
-    def at_end(self) -> bool:
-        """True when only whitespace is left."""
-        self.at("")
-        return self.pos >= len(self.text)
-
-    def expect(self, char: str) -> None:
-        """Consume `char`, the next character after whitespace, or raise JSONDecodeError."""
-        if not self.at(char):
-            raise self.error(f"Expecting {char!r} delimiter")
-        self.pos += 1
-
-    def value(self) -> Any:
-        """Decode and consume the next value."""
-        self.at("")
-        while True:
-            try:
-                value, end = _DECODER.raw_decode(self.text, self.pos)
-            except json.JSONDecodeError as exc:
-                # Cut off by the window, or bad: more text tells. Doubling the window each
-                # time keeps a bad value early in a big file from costing a copy per piece.
-                if self._more(len(self.text) - self.pos):
-                    continue
-                raise self.error(exc.msg, exc.pos) from None
-            # A value that ends with the window may go on in the next piece (a number).
-            if end < len(self.text) or not self._more():
-                self.pos = end
-                return value
-
-    def rest(self) -> Any:
-        """Decode everything left as one document."""
-        while self._more(len(self.text)):
-            pass
-        try:
-            return json.loads(self.text[self.pos :])
-        except json.JSONDecodeError as exc:
-            raise self.error(exc.msg, self.pos + exc.pos) from None
-
-    def error(self, message: str, pos: int | None = None) -> json.JSONDecodeError:
-        """A JSONDecodeError at `pos` (default: here), its line counted from the file's start."""
-        error = json.JSONDecodeError(message, self.text, self.pos if pos is None else pos)
-        error.lineno += self._lines
-        return error
-
-
-def _json_entries(reader: _JsonReader) -> Iterator[tuple[int, str, Any]]:
+def _json_entries(reader: JsonReader) -> Iterator[tuple[int, str, Any]]:
     """The items of one JSON document, a List's items decoded one at a time.
 
     The top-level object is walked key by key with the standard decoder; only the `items`
@@ -403,7 +317,7 @@ def _json_entries(reader: _JsonReader) -> Iterator[tuple[int, str, Any]]:
     yield from _whole(head, has_items, 1)
 
 
-def _json_array(reader: _JsonReader) -> Iterator[tuple[int, str, Any]]:
+def _json_array(reader: JsonReader) -> Iterator[tuple[int, str, Any]]:
     """Yield each element of the array starting at the reader's position, and consume it."""
     reader.pos += 1
     index = 0

@@ -13,7 +13,8 @@ from bench.generate import write_zone
 from clusterdns.dns.records import RType
 from clusterdns.errors import ConfigError, ManifestError
 from clusterdns.plugins.kubernetes.answer import answer
-from clusterdns.plugins.kubernetes.manifests import PIECE, parse_manifest_file, parse_manifests
+from clusterdns.plugins.kubernetes.jsonreader import PIECE
+from clusterdns.plugins.kubernetes.manifests import parse_manifest_file, parse_manifests
 from clusterdns.plugins.kubernetes.objects import (
     ClusterObject,
     EndpointSlice,
