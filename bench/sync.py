@@ -104,6 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="after ready, send N never-repeated names (dnsperf) and report RSS and peak",
     )
+    parser.add_argument(
+        "--auth",
+        choices=("kubeconfig", "token"),
+        default="kubeconfig",
+        help="how the server finds the API: a kubeconfig file (default), or --api-server with a "
+        "token file, as a pod on its service account (no kubeconfig loader is imported)",
+    )
     args = parser.parse_args(argv)
 
     api = FakeKubeAPI()
@@ -111,10 +118,15 @@ def main(argv: list[str] | None = None) -> int:
     load(api, args.services)
     loaded = time.perf_counter() - loaded
     with tempfile.TemporaryDirectory() as tmp:
-        kubeconfig = api.write_kubeconfig(Path(tmp) / "kubeconfig")
         dns_port, http_port = free_port(), free_port()
         command = ["taskset", "-c", "0", sys.executable, "-m", "clusterdns", "serve"]
-        command += ["--kubeconfig", kubeconfig, "--dns-addr", "127.0.0.1"]
+        if args.auth == "kubeconfig":
+            command += ["--kubeconfig", api.write_kubeconfig(Path(tmp) / "kubeconfig")]
+        else:
+            token = Path(tmp) / "token"
+            token.write_text(api.token)
+            command += ["--api-server", api.url, "--token-file", str(token)]
+        command += ["--dns-addr", "127.0.0.1"]
         command += ["--dns-port", str(dns_port), "--upstream", "127.0.0.1:9"]
         command += ["--http-addr", f"127.0.0.1:{http_port}"]
         ready = (re.compile(r"zone ready: (\d+) services in (\d+) namespaces"),)
@@ -146,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     api.close()
     print(
         f"clusterdns live sync, {args.services:,} Services + {args.services:,} EndpointSlices "
-        f"in {NAMESPACES} namespaces (fake API loaded in {loaded:.1f} s)\n"
+        f"in {NAMESPACES} namespaces, API found by {args.auth} "
+        f"(fake API loaded in {loaded:.1f} s)\n"
     )
     print(
         "| start → ready s | server CPU s to ready | RSS at ready MiB | peak RSS MiB "

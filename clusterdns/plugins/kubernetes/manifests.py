@@ -1,10 +1,10 @@
 """Cluster objects from manifest text: YAML or JSON, multi-document, `kind: List` dumps."""
 
 import json
-import re
 from collections import Counter
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -15,6 +15,7 @@ from yaml.resolver import Resolver
 
 from clusterdns.errors import ManifestError, ObjectError
 from clusterdns.plugins.kubernetes.apinames import check_names, valid_name
+from clusterdns.plugins.kubernetes.jsonreader import PIECE, JsonReader
 from clusterdns.plugins.kubernetes.objects import (
     ENDPOINT_SLICE,
     ENDPOINTS,
@@ -50,9 +51,6 @@ else:
 READ_KINDS = frozenset((NAMESPACE, SERVICE, ENDPOINT_SLICE, ENDPOINTS, POD))
 NOT_AN_OBJECT = "(no kind)"
 
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
-
 
 @dataclass(frozen=True, slots=True)
 class ParsedManifests:
@@ -87,9 +85,35 @@ def parse_manifests(text: str, source: str, pod_names: bool = False) -> ParsedMa
     A JSON `List` is read one item at a time, so a 100k-Service dump never exists as one tree
     of dicts (that tree costs ~4x the file in memory, and the allocator keeps it afterwards).
     """
+    if source.endswith(".json"):
+        return _parse_entries(_json_entries(JsonReader(text)), source, pod_names)
+    return _parse_entries(_yaml_entries(text), source, pod_names)
+
+
+def parse_manifest_file(
+    path: Path, pod_names: bool = False, *, piece: int = PIECE
+) -> ParsedManifests:
+    """Every object in the manifest file at `path`, as `parse_manifests` reads its text.
+
+    A `.json` file is read `piece` characters at a time as its items are decoded, so the text
+    of a 100k-Service dump (80 MB) is never in memory whole beside the objects made from it:
+    about 40 MiB less peak RSS at 100k. YAML is read whole. Raises OSError or UnicodeDecodeError
+    when the file cannot be read.
+    """
+    source = str(path)
+    if not source.endswith(".json"):
+        return parse_manifests(path.read_text(encoding="utf-8"), source, pod_names)
+    with path.open(encoding="utf-8") as stream:
+        reader = JsonReader("", stream.read, piece)
+        return _parse_entries(_json_entries(reader), source, pod_names)
+
+
+def _parse_entries(
+    entries: Iterator[tuple[int, str, Any]], source: str, pod_names: bool
+) -> ParsedManifests:
     tally = _Tally([], [], [], Counter(), set())
     try:
-        for number, prefix, raw in _entries(text, source):
+        for number, prefix, raw in entries:
             _read(raw, prefix, pod_names, tally, source, number)
     except json.JSONDecodeError as exc:  # (YAML's errors come out of _entries as entries)
         tally.errors.append(ManifestError(source, 1, "", _syntax_problem(exc)))
@@ -188,16 +212,6 @@ def _note_namespace(raw: Mapping[str, Any], tally: _Tally) -> None:
     tally.namespaces.add((namespace or "default").lower())
 
 
-def _entries(text: str, source: str) -> Iterator[tuple[int, str, Any]]:
-    """(document number, field prefix, object): each document, or each item of a List.
-
-    A document whose shape is wrong as a whole comes out as the ObjectError describing it.
-    """
-    if source.endswith(".json"):
-        return _json_entries(text)
-    return _yaml_entries(text)
-
-
 def _is_list(document: Any) -> bool:
     return isinstance(document, dict) and str(document.get("kind", "")).endswith("List")
 
@@ -270,66 +284,52 @@ def _yaml_mapping(loader: Any, number: int) -> Iterator[tuple[int, str, Any]]:
     yield from _whole(head, streamed, number)
 
 
-def _json_entries(text: str) -> Iterator[tuple[int, str, Any]]:
+def _json_entries(reader: JsonReader) -> Iterator[tuple[int, str, Any]]:
     """The items of one JSON document, a List's items decoded one at a time.
 
     The top-level object is walked key by key with the standard decoder; only the `items`
     array is split. kubectl prints `items` before `kind`, so an object with an `items` array
     is taken as a List and its `kind` checked once the object ends.
     """
-    pos = _skip(text, 0)
-    if not text.startswith("{", pos):
-        yield 1, "", json.loads(text)  # a bare array or scalar: one (bad) document
+    if not reader.at("{"):
+        yield 1, "", reader.rest()  # a bare array or scalar: one (bad) document
         return
+    reader.pos += 1
     head: dict[str, Any] = {}
     has_items = False
-    pos = _skip(text, pos + 1)
-    while not text.startswith("}", pos):
-        key, pos = _DECODER.raw_decode(text, pos)
+    while not reader.at("}"):
+        key = reader.value()
         if not isinstance(key, str):
-            raise json.JSONDecodeError("Expecting property name", text, pos)
-        pos = _expect(text, pos, ":")
-        if key == "items" and text.startswith("[", pos):
+            raise reader.error("Expecting property name")
+        reader.expect(":")
+        if key == "items" and reader.at("["):
             has_items = True
-            pos = yield from _json_array(text, pos)
+            yield from _json_array(reader)
         else:
-            head[key], pos = _DECODER.raw_decode(text, pos)
-        pos = _skip(text, pos)
-        if text.startswith(",", pos):
-            pos = _skip(text, pos + 1)
-        elif not text.startswith("}", pos):
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-    if _skip(text, pos + 1) != len(text):
-        raise json.JSONDecodeError("Extra data", text, _skip(text, pos + 1))
+            head[key] = reader.value()
+        if reader.at(","):
+            reader.pos += 1
+        elif not reader.at("}"):
+            raise reader.error("Expecting ',' delimiter")
+    reader.pos += 1
+    if not reader.at_end():
+        raise reader.error("Extra data")
     yield from _whole(head, has_items, 1)
 
 
-def _json_array(text: str, pos: int) -> Generator[tuple[int, str, Any], None, int]:
-    """Yield each element of the array starting at `pos`; return the position after it."""
-    pos = _skip(text, pos + 1)
+def _json_array(reader: JsonReader) -> Iterator[tuple[int, str, Any]]:
+    """Yield each element of the array starting at the reader's position, and consume it."""
+    reader.pos += 1
     index = 0
-    while not text.startswith("]", pos):
-        item, pos = _DECODER.raw_decode(text, pos)
+    while not reader.at("]"):
+        item = reader.value()
         yield 1, f"items[{index}].", item
         index += 1
-        pos = _skip(text, pos)
-        if text.startswith(",", pos):
-            pos = _skip(text, pos + 1)
-        elif not text.startswith("]", pos):
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-    return pos + 1
-
-
-def _skip(text: str, pos: int) -> int:
-    match = _WHITESPACE.match(text, pos)
-    return match.end() if match else pos
-
-
-def _expect(text: str, pos: int, char: str) -> int:
-    pos = _skip(text, pos)
-    if not text.startswith(char, pos):
-        raise json.JSONDecodeError(f"Expecting {char!r} delimiter", text, pos)
-    return _skip(text, pos + 1)
+        if reader.at(","):
+            reader.pos += 1
+        elif not reader.at("]"):
+            raise reader.error("Expecting ',' delimiter")
+    reader.pos += 1
 
 
 def _parse(raw: dict[str, Any], prefix: str, pod_names: bool) -> ClusterObject | None:

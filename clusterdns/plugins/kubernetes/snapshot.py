@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Generic, TypeVar
 
 from clusterdns.dns.names import dashed_address
 from clusterdns.plugins.kubernetes.objects import LEGACY_SLICE_PREFIX, EndpointSlice, Port
@@ -95,39 +96,101 @@ def build_snapshot(
 ) -> ZoneSnapshot:
     """A new snapshot: `previous` with `changes` applied, or built whole when either is None."""
     if previous is None or changes is None:
-        keys: Iterable[ServiceKey] = store.service_keys()
-        services: dict[ServiceKey, ServiceEntry] = {}
+        services = store.read_all_services()
         cluster_index: dict[str, IndexValue] = {}
         endpoint_index: dict[str, IndexValue] = {}
-        namespaces = store.namespaces()
-        pods = _pod_index(store)
-    else:
-        keys = changes.services
-        # MappingProxyType.copy() copies the dict underneath at C speed; dict(proxy) walks it
-        # key by key, 30x slower at 100k Services.
-        services = previous.services.copy()
-        cluster_index = previous.cluster_ip_index.copy()
-        endpoint_index = previous.endpoint_ip_index.copy()
-        namespaces = store.namespaces() if changes.namespaces else previous.namespaces
-        pods = _pod_index(store) if changes.pods else previous.pod_ips
-    for key, entry in store.read_services(keys).items():
-        old = services.pop(key, None)
-        if old is not None and old.service is not None:
-            _unindex(cluster_index, old.service.cluster_ips, key)
-            _unindex(endpoint_index, ready_addresses(old), key)
-        if entry.service is not None:
-            services[key] = entry
-            _index(cluster_index, entry.service.cluster_ips, key)
-            _index(endpoint_index, ready_addresses(entry), key)
+        for key, entry in services.items():
+            if entry.service is not None:  # always: read_all_services keeps only those
+                _index(cluster_index, entry.service.cluster_ips, key)
+                _index(endpoint_index, ready_addresses(entry), key)
+        return ZoneSnapshot(
+            synced=synced,
+            serial=serial,
+            namespaces=store.namespaces(),
+            services=MappingProxyType(services),
+            cluster_ip_index=MappingProxyType(cluster_index),
+            endpoint_ip_index=MappingProxyType(endpoint_index),
+            pod_ips=_pod_index(store),
+        )
+    updated = _Updated(previous)
+    for key, entry in store.read_services(changes.services).items():
+        updated.apply(key, entry)
     return ZoneSnapshot(
         synced=synced,
         serial=serial,
-        namespaces=namespaces,
-        services=MappingProxyType(services),
-        cluster_ip_index=MappingProxyType(cluster_index),
-        endpoint_ip_index=MappingProxyType(endpoint_index),
-        pod_ips=pods,
+        namespaces=store.namespaces() if changes.namespaces else previous.namespaces,
+        services=updated.services.result(),
+        cluster_ip_index=updated.cluster_index.result(),
+        endpoint_ip_index=updated.endpoint_index.result(),
+        pod_ips=_pod_index(store) if changes.pods else previous.pod_ips,
     )
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _CopyOnWrite(Generic[_K, _V]):
+    """A published mapping, copied the first time a change must write to it.
+
+    At 100k Services each of the three maps is a 4-5 MiB table. The usual change (a slice's
+    endpoints) touches the services and the endpoint index only: sharing the cluster IP index
+    with the previous snapshot saves a copy of it (and that much peak RSS) on every rebuild.
+    """
+
+    __slots__ = ("_copy", "_source")
+
+    def __init__(self, source: MappingProxyType[_K, _V]) -> None:
+        self._source = source
+        self._copy: dict[_K, _V] | None = None
+
+    def writable(self) -> dict[_K, _V]:
+        """The copy, made now if this is the first write."""
+        if self._copy is None:
+            # MappingProxyType.copy() copies the dict underneath at C speed; dict(proxy)
+            # walks it key by key, 30x slower at 100k Services.
+            self._copy = self._source.copy()
+        return self._copy
+
+    def result(self) -> MappingProxyType[_K, _V]:
+        """The source itself when nothing was written, else the copy, read-only."""
+        return self._source if self._copy is None else MappingProxyType(self._copy)
+
+
+class _Updated:
+    """The maps of a snapshot being derived from `previous`, Service by Service."""
+
+    __slots__ = ("cluster_index", "endpoint_index", "previous", "services")
+
+    def __init__(self, previous: ZoneSnapshot) -> None:
+        self.previous = previous.services
+        self.services = _CopyOnWrite(previous.services)
+        self.cluster_index = _CopyOnWrite(previous.cluster_ip_index)
+        self.endpoint_index = _CopyOnWrite(previous.endpoint_ip_index)
+
+    def apply(self, key: ServiceKey, entry: ServiceEntry) -> None:
+        """Make `entry` the Service's (gone when it holds no Service), with its addresses."""
+        old = self.previous.get(key)  # published entries always hold a Service
+        if entry is not old:
+            if entry.service is not None:
+                self.services.writable()[key] = entry
+            elif old is not None:
+                del self.services.writable()[key]
+        old_ips = old.service.cluster_ips if old is not None and old.service is not None else ()
+        new_ips = entry.service.cluster_ips if entry.service is not None else ()
+        if old_ips != new_ips:
+            _reindex(self.cluster_index.writable(), old_ips, new_ips, key)
+        old_ready = ready_addresses(old) if old is not None else set()
+        new_ready = ready_addresses(entry) if entry.service is not None else set()
+        if old_ready != new_ready:
+            _reindex(self.endpoint_index.writable(), old_ready, new_ready, key)
+
+
+def _reindex(
+    index: dict[str, IndexValue], old: Iterable[str], new: Iterable[str], key: ServiceKey
+) -> None:
+    _unindex(index, old, key)
+    _index(index, new, key)
 
 
 def _index(index: dict[str, IndexValue], ips: Iterable[str], key: ServiceKey) -> None:

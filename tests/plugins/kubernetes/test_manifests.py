@@ -11,9 +11,10 @@ import yaml
 
 from bench.generate import write_zone
 from clusterdns.dns.records import RType
-from clusterdns.errors import ConfigError
+from clusterdns.errors import ConfigError, ManifestError
 from clusterdns.plugins.kubernetes.answer import answer
-from clusterdns.plugins.kubernetes.manifests import parse_manifests
+from clusterdns.plugins.kubernetes.jsonreader import PIECE
+from clusterdns.plugins.kubernetes.manifests import parse_manifest_file, parse_manifests
 from clusterdns.plugins.kubernetes.objects import (
     ClusterObject,
     EndpointSlice,
@@ -519,10 +520,37 @@ def test_names_follow_the_api_rules_whatever_their_letter_case() -> None:
             id="truncated",
         ),
         pytest.param('[{"kind": "Namespace"}]', "objects: ", id="bare-array-is-not-an-object"),
+        pytest.param(
+            '\n\n[{"kind": "Namespace"},\n  oops]',
+            "error: j.json: document 1: line 4: Expecting value",
+            id="bad-bare-array-names-its-line",
+        ),
+        pytest.param("  \n", "error: j.json: document 1: line 2: Expecting value", id="blank"),
+        pytest.param(
+            '{"kind": "List", "count": 1234567890, "items": [{"kind": "Namespace",'
+            ' "metadata": {"name": "a", "uid": "x\\"\\u00e9"}}], "more": 3.25e-2}\n\n',
+            "objects: a",
+            id="numbers-and-escapes-in-any-piece",
+        ),
+        pytest.param(
+            '{"kind": "List", "items": [\n\n\n{"kind": "Namespace", "metadata": {"name": "a"}}'
+            ',\n\n{"kind": "Namespace", "metadata": {"name": "b"}}\n\n\n]}\n\n\n  x',
+            "error: j.json: document 1: line 12: Extra data",
+            id="extra-data-after-many-lines",
+        ),
     ],
 )
-def test_json_documents_streamed(text: str, expected: str) -> None:
-    parsed = parse_manifests(text, "j.json")
+@pytest.mark.parametrize("piece", [None, 1, 7, PIECE], ids=["text", "file-1", "file-7", "file"])
+def test_json_documents_streamed(
+    text: str, expected: str, piece: int | None, tmp_path: Path
+) -> None:
+    """Parsed from the text, or from the file read in pieces of every size: the same result."""
+    if piece is None:
+        parsed = parse_manifests(text, "j.json")
+    else:
+        (tmp_path / "j.json").write_text(text)
+        parsed = parse_manifest_file(tmp_path / "j.json", piece=piece)
+        parsed = replace(parsed, errors=tuple(replace_source(e, "j.json") for e in parsed.errors))
     if expected.startswith("error: "):
         assert len(parsed.errors) == 1
         assert str(parsed.errors[0]).startswith(expected.removeprefix("error: "))
@@ -539,6 +567,37 @@ def test_streamed_json_reads_what_a_whole_parse_reads(tmp_path: Path) -> None:
     whole = [parse_object(item) for item in json.loads(text)["items"]]
     assert streamed.errors == () and streamed.rejected == ()
     assert list(streamed.objects) == [o for o in whole if o is not None]
+
+
+def replace_source(error: ManifestError, source: str) -> ManifestError:
+    """The same error, naming `source` instead of the file's full path."""
+    return ManifestError(source, error.document, error.field, error.problem)
+
+
+def test_a_big_json_file_is_never_in_memory_whole(tmp_path: Path) -> None:
+    """Read in pieces, the text costs a few pieces (1.3 MB), not the file (8 MB here)."""
+    config_map = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v" * 4000}}
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"kind": "List", "items": [config_map] * 2000}))
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        whole = parse_manifests(path.read_text(), str(path))
+        read_whole = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        streamed = parse_manifest_file(path)
+        read_in_pieces = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert streamed == whole and dict(streamed.skipped) == {"ConfigMap": 2000}
+    assert read_whole > size
+    assert read_in_pieces < size / 4, (read_in_pieces, size)
+
+
+def test_a_json_file_that_is_not_utf8_cannot_be_read(tmp_path: Path) -> None:
+    (tmp_path / "bad.json").write_bytes(b'{"kind": "List", "items": ["\xff"]}')
+    with pytest.raises(ConfigError, match=r"bad.json: cannot read: 'utf-8' codec can't decode"):
+        load_manifests([str(tmp_path)])
 
 
 def test_a_big_json_list_is_never_one_tree_of_dicts(tmp_path: Path) -> None:

@@ -111,3 +111,23 @@ def test_incremental_snapshots_equal_whole_rebuilds() -> None:
         assert dict(snap.services) == dict(whole.services), step
         assert dict(snap.cluster_ip_index) == dict(whole.cluster_ip_index), step
         assert dict(snap.endpoint_ip_index) == dict(whole.endpoint_ip_index), step
+
+
+def test_a_rebuild_shares_the_maps_no_change_wrote_to() -> None:
+    store = ObjectStore()
+    store.apply(service("web", "10.96.0.1"))
+    store.apply(slice_("web-a", "web", "10.0.0.1"))
+    first = build_snapshot(store, None, None, serial=1, synced=True)
+    store.take_changes()
+    store.apply(slice_("web-a", "web", "10.0.0.1", "10.0.0.2"))  # endpoints only
+    second = rebuild(store, first)
+    assert second.cluster_ip_index is first.cluster_ip_index
+    assert second.services is not first.services
+    assert owners(second.endpoint_ip_index, "10.0.0.2") == (("demo", "web"),)
+    store.apply(service("web", "10.96.0.9"))  # the cluster IP only
+    third = rebuild(store, second)
+    assert third.endpoint_ip_index is second.endpoint_ip_index
+    assert list(third.cluster_ip_index) == ["10.96.0.9"]
+    # Published snapshots never change under a rebuild.
+    assert dict(first.endpoint_ip_index) == {"10.0.0.1": ("demo", "web")}
+    assert dict(second.cluster_ip_index) == {"10.96.0.1": ("demo", "web")}

@@ -1,4 +1,6 @@
-"""ObjectStore.remove: an object is deleted by kind and name, as a DELETED event names it."""
+"""ObjectStore: objects deleted by kind and name (as DELETED events name them), slice names."""
+
+from collections.abc import Callable
 
 import pytest
 
@@ -62,3 +64,72 @@ def test_remove_deletes_only_the_named_object(
     before = view(store)
     store.remove(kind, namespace, name)
     assert view(store) == {**before, **left}
+
+
+# Slice names are unique per namespace only: the same name in two namespaces is two slices.
+
+
+def two_namespaces() -> ObjectStore:
+    """Service `web` in `prod` and in `dev`, each with a slice called `web-abc`."""
+    store = ObjectStore()
+    for namespace, address in (("prod", "10.1.0.1"), ("dev", "10.2.0.1")):
+        store.apply(Service(namespace, "web", "ClusterIP", (), ()))
+        endpoints = (Endpoint(address, True),)
+        store.apply(EndpointSlice(namespace, "web-abc", "web", endpoints, ()))
+    return store
+
+
+def slice_addresses(store: ObjectStore) -> dict[str, list[str]]:
+    """The endpoint addresses of `web`, by namespace."""
+    entries = store.read_services([("prod", "web"), ("dev", "web")])
+    return {
+        namespace: sorted(m.address for s in entry.slices for m in s.members())
+        for (namespace, _), entry in entries.items()
+    }
+
+
+def remove_prod_slice(store: ObjectStore) -> None:
+    store.remove(ENDPOINT_SLICE, "prod", "web-abc")
+
+
+def relist_dev_only(store: ObjectStore) -> None:
+    endpoints = (Endpoint("10.2.0.1", True),)
+    store.replace(ENDPOINT_SLICE, [EndpointSlice("dev", "web-abc", "web", endpoints, ())])
+
+
+def move_prod_slice(store: ObjectStore) -> None:
+    store.apply(Service("prod", "api", "ClusterIP", (), ()))
+    endpoints = (Endpoint("10.1.0.1", True),)
+    store.apply(EndpointSlice("prod", "web-abc", "api", endpoints, ()))
+
+
+def remove_prod_slice_twice(store: ObjectStore) -> None:
+    remove_prod_slice(store)
+    remove_prod_slice(store)  # a repeated DELETED event (after a relist) changes nothing
+
+
+@pytest.mark.parametrize(
+    ("change", "left"),
+    [
+        pytest.param(remove_prod_slice, {"prod": [], "dev": ["10.2.0.1"]}, id="delete-one"),
+        pytest.param(relist_dev_only, {"prod": [], "dev": ["10.2.0.1"]}, id="relist-drops-one"),
+        pytest.param(move_prod_slice, {"prod": [], "dev": ["10.2.0.1"]}, id="move-in-one"),
+        pytest.param(remove_prod_slice_twice, {"prod": [], "dev": ["10.2.0.1"]}, id="delete-twice"),
+    ],
+)
+def test_a_slice_name_belongs_to_its_namespace(
+    change: Callable[[ObjectStore], None], left: dict[str, list[str]]
+) -> None:
+    store = two_namespaces()
+    assert slice_addresses(store) == {"prod": ["10.1.0.1"], "dev": ["10.2.0.1"]}
+    store.take_changes()
+    change(store)
+    assert slice_addresses(store) == left
+    assert ("prod", "web") in store.take_changes().services
+
+
+def test_read_all_services_leaves_out_entries_with_only_slices() -> None:
+    store = two_namespaces()
+    store.remove(SERVICE, "dev", "web")
+    assert sorted(store.read_all_services()) == [("prod", "web")]
+    assert sorted(store.service_keys()) == [("dev", "web"), ("prod", "web")]
