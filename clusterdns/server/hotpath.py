@@ -351,6 +351,12 @@ class AnswerCache:
         reply = data[:2] + entry.head + data[12:question_end] + tail
         if entry.observe is not None:
             entry.observe(data, reply, client, now)
+        exact = data[2:]
+        if self._seen_before(hash(exact)):
+            # A sibling name asked again (a client's NXDOMAIN it repeats): remembered by its
+            # exact bytes, as any repeated question, so its next time is one lookup. One-off
+            # names never get this far, so a flood of them adds nothing here.
+            self._remember(entry, exact, reply[2:])
         return reply
 
     def store(
@@ -482,7 +488,10 @@ class AnswerCache:
         """True on a question's `admit_after`-th sighting (a count of one admits at once)."""
         if self.admit_after <= 1 or key in self._entries:
             return True
-        seen = hash(key)
+        return self._seen_before(hash(key))
+
+    def _seen_before(self, seen: int) -> bool:
+        """True when hash `seen` was sighted before (and forgets it); else remembers it."""
         if seen in self._seen:
             self._seen.discard(seen)
             return True

@@ -175,3 +175,17 @@ def test_a_server_block_below_the_parent_keeps_its_names() -> None:
     query = make(inner, use_edns=False)
     assert store.reply(query, 0.0) is None  # no sibling reply covers it: it is another block's
     assert dns.message.from_wire(_served(dispatcher, store, query)).rcode() == dns.rcode.REFUSED
+
+
+def test_one_off_siblings_cost_no_memory_and_repeated_ones_stay_right() -> None:
+    dispatcher, store = _primed(
+        ["r1.web.demo.svc.cluster.local.", "r2.web.demo.svc.cluster.local."]
+    )
+    held = store.counted_bytes
+    for i in range(100):
+        assert store.reply(make(f"u{i:02d}.web.demo.svc.cluster.local.", use_edns=False), 0.0)
+    assert store.counted_bytes == held  # a flood of one-off names keeps nothing more
+    again = make("u07.web.demo.svc.cluster.local.", use_edns=False)
+    for _ in range(3):  # asked again: remembered by its exact bytes, the same reply
+        assert store.reply(again, 0.0) == _reference(again)
+    assert store.counted_bytes > held

@@ -110,11 +110,10 @@ class CachePlugin:
         if self._never_kept(query.name):
             # `disable success` and `disable denial` both cover the name: no entry can exist,
             # so this is a miss (counted as CoreDNS counts it) without looking.
-            self.metrics.requests.inc()
-            self.metrics.misses.inc()
+            self.metrics.tally.miss()
             response = self._store(query, key, await next(request), keep=False)
             # Every pre-encoded copy of it is such a miss too, for a sibling name as well.
-            return response.counting_hits(self._count_miss)
+            return response.counting_hits(self.metrics.tally.miss)
         now = self._clock.monotonic()
         entry = self._lookup(key, now)
         if entry is None:
@@ -140,12 +139,13 @@ class CachePlugin:
         # The server may pre-encode this reply until its TTL next counts down (TTLs are whole
         # seconds, as CoreDNS's cache gives them), so a cached name costs a hit on the fast
         # path, never a frozen TTL. Those hits are counted here through `on_hit`.
+        tally = self.metrics.tally
         return replace(
             response,
             cacheable=True,
             scope=CACHED_SCOPE,
             ttl=1.0 - (now - entry.stored) % 1.0,
-            on_hit=self._count_success if entry.cache == "success" else self._count_denial,
+            on_hit=tally.success_hit if entry.cache == "success" else tally.denial_hit,
         )
 
     def _never_kept(self, name: str) -> bool:
@@ -157,21 +157,6 @@ class CachePlugin:
             and any(is_subdomain(name, zone) for zone in config.disable_success)
             and any(is_subdomain(name, zone) for zone in config.disable_denial)
         )
-
-    def _count_miss(self) -> None:
-        """A pre-encoded reply to a name `disable` keeps out of the cache was served."""
-        self.metrics.requests.inc()
-        self.metrics.misses.inc()
-
-    def _count_success(self) -> None:
-        """A pre-encoded copy of a success entry was served: CoreDNS counts a cache hit."""
-        self.metrics.requests.inc()
-        self.metrics.success.hits.inc()
-
-    def _count_denial(self) -> None:
-        """A pre-encoded copy of a denial entry was served."""
-        self.metrics.requests.inc()
-        self.metrics.denial.hits.inc()
 
     def _lookup(self, key: Key, now: float) -> Entry | None:
         """The usable entry for `key`, denial first (CoreDNS getIfNotStale); counts the outcome."""
