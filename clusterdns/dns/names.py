@@ -1,6 +1,7 @@
 """Domain names as lowercase absolute strings, and the zone arithmetic on them."""
 
 import ipaddress
+import socket
 
 ROOT = "."
 
@@ -80,3 +81,19 @@ def address_from_dashed(label: str) -> str | None:
         return str(ipaddress.ip_address(text))
     except ValueError:
         return None
+
+
+def packed_from_dashed(label: str) -> bytes | None:
+    """The address of a dashed pod label as 4 or 16 bytes, or None: `address_from_dashed`, fast.
+
+    It runs per query for never-repeated pod names. The IPv4 form goes through the C parser,
+    which is as strict as `ipaddress` (four decimal parts, each 0-255, no leading zeros);
+    `tests/dns/test_names.py` checks the two agree.
+    """
+    if label.count("-") == 3 and "--" not in label:
+        try:
+            return socket.inet_pton(socket.AF_INET, label.replace("-", "."))
+        except OSError:
+            return None
+    address = address_from_dashed(label)
+    return None if address is None else ipaddress.ip_address(address).packed

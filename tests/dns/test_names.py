@@ -1,6 +1,10 @@
 """Name arithmetic: normalization, zones, reverse names and dashed pod labels, both directions."""
 
+import ipaddress
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clusterdns.dns.names import (
     address_from_dashed,
@@ -10,6 +14,7 @@ from clusterdns.dns.names import (
     labels_below,
     longest_zone,
     normalize,
+    packed_from_dashed,
     reverse_pointer,
 )
 
@@ -97,3 +102,35 @@ def test_dashed_labels(label: str, address: str | None) -> None:
 def test_dashed_address(address: str, label: str) -> None:
     assert dashed_address(address) == label
     assert address_from_dashed(label) == address
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "10-244-1-5",
+        "0-0-0-0",
+        "255-255-255-255",
+        "01-2-3-4",  # leading zero: no address
+        "256-1-1-1",
+        "1-2-3",
+        "1-2-3-4-5",
+        "1-2-3-",
+        "0x1-2-3-4",
+        "fd00--1",
+        "fd00-0-0-0-0-0-0-1",
+        "1--2-3",
+        "abcdef",
+    ],
+)
+def test_packed_from_dashed_agrees_with_address_from_dashed(label: str) -> None:
+    address = address_from_dashed(label)
+    expected = None if address is None else ipaddress.ip_address(address).packed
+    assert packed_from_dashed(label) == expected
+
+
+@settings(max_examples=2000)
+@given(st.text(alphabet="0123456789-abcdefx", min_size=1, max_size=16))
+def test_packed_from_dashed_agrees_on_any_label(label: str) -> None:
+    address = address_from_dashed(label)
+    expected = None if address is None else ipaddress.ip_address(address).packed
+    assert packed_from_dashed(label) == expected

@@ -14,6 +14,7 @@ from clusterdns.dns.names import (
     address_from_reverse,
     dashed_address,
     labels_below,
+    packed_from_dashed,
 )
 from clusterdns.dns.names import longest_zone as find_zone
 from clusterdns.dns.records import (
@@ -185,13 +186,12 @@ def _pod_family(question: Question, qtype: int) -> Family | None:
 
 
 def _not_a_pod_address(v6: bool, label: str) -> bool:
-    address = address_from_dashed(label)
-    return address is None or (":" in address) != v6
+    packed = packed_from_dashed(label)
+    return packed is None or (len(packed) == 16) != v6
 
 
 def _packed_address(label: str) -> bytes:
-    address = address_from_dashed(label)
-    return b"" if address is None else ipaddress.ip_address(address).packed
+    return packed_from_dashed(label) or b""
 
 
 def _name_error_family(
