@@ -278,18 +278,17 @@ async def test_safe_wire_built_by_hand_rotates() -> None:
     )
 
 
+def _many_addresses() -> Response:
+    """A kubernetes answer of 400 A records for WEB: big enough to be reordered off the loop."""
+    records = tuple(address(WEB, f"10.1.{i // 256}.{i % 256}") for i in range(400))
+    answer = Answer(Rcode.NOERROR, records, authoritative=True)
+    return Response("kubernetes", answer=answer, cacheable=True)
+
+
 async def test_big_answers_cycle_through_a_few_orders_made_once() -> None:
     handler = LoadBalanceHandler()
     request = build_request(WEB)
-    many = Response(
-        "kubernetes",
-        answer=Answer(
-            Rcode.NOERROR,
-            tuple(address(WEB, f"10.1.{i // 256}.{i % 256}") for i in range(400)),
-            authoritative=True,
-        ),
-        cacheable=True,
-    )
+    many = _many_addresses()
     served = [await ask(handler, request, many) for _ in range(8)]
     firsts = [lines(r.answer)[0] for r in served]
     # Four orders a quarter of the records apart, in turn; the same objects the second time.
@@ -307,14 +306,7 @@ async def test_big_answers_get_their_orders_made_off_the_loop() -> None:
     loop.set_default_executor(gated)
     try:
         handler = LoadBalanceHandler()
-        many = Response(
-            "kubernetes",
-            answer=Answer(
-                Rcode.NOERROR,
-                tuple(address(WEB, f"10.1.{i // 256}.{i % 256}") for i in range(400)),
-                authoritative=True,
-            ),
-        )
+        many = _many_addresses()
         first = asyncio.ensure_future(ask(handler, build_request(WEB), many))
         second = asyncio.ensure_future(ask(handler, build_request(WEB), many))
         await asyncio.wait_for(handed_over.wait(), 5.0)
