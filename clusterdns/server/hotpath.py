@@ -19,9 +19,10 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
     """(key, question end) for a plain query whose reply depends only on the key, else None.
 
     The key is the lowercased question name, the type and class bytes, the RD and CD bits and,
-    with EDNS, the payload size and DO bit. EDNS options are checked for shape but not keyed
-    (the reply never echoes them). Anything unusual (other EDNS versions, malformed options,
-    more records, compression) returns None and takes the decoding path.
+    with EDNS, the payload size, the DO bit and the query's length. EDNS options are checked
+    for shape but not keyed (the reply never echoes them; their length is). Anything unusual
+    (other EDNS versions, malformed options, more records, compression) returns None and takes
+    the decoding path.
 
     This is a specialised scanner, not `dns.wire`'s reader, on purpose: it runs on every UDP
     query before anything else, accepts only the plain shape above (so it needs no pointer or
@@ -58,7 +59,7 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
     # An OPT at the root, version 0, whose options fill its RDATA exactly (RFC 6891 6.1.2).
     # The options themselves do not change the reply: like CoreDNS, the reply carries a fresh
     # OPT with no options (COOKIE, padding, client-subnet... are not echoed; RFC 7873 5.2),
-    # so a query with a cookie shares the entry of the same query without one.
+    # so every client's cookie of the same length shares one entry.
     opt = question_end + 11
     if opt > n or data[question_end : question_end + 3] != b"\x00\x00\x29":
         return None
@@ -72,7 +73,9 @@ def hot_key(data: bytes) -> tuple[bytes, int] | None:
     if i != n:
         return None
     edns = data[question_end + 3 : question_end + 5] + bytes((data[question_end + 7] & 0x80,))
-    return key + edns, question_end
+    # The query's length too: the request-size metrics a hit counts are the stored query's
+    # (server.metrics.HitCell), and only options make two keyed-alike queries differ in it.
+    return key + edns + n.to_bytes(2, "big"), question_end
 
 
 def _wire_name(name: str) -> bytes:
@@ -503,8 +506,8 @@ class AnswerCache:
     def _remember(self, entry: _Entry, exact: bytes, tail: Tail) -> None:
         size = EXACT_OVERHEAD + len(exact) + (len(tail) if isinstance(tail, bytes) else 0)
         self._make_room(size, self._exact)
-        if self._exact.get(exact) is not None:
-            return
+        if self._exact.get(exact) is not None or self._entries.get(entry.key) is not entry:
+            return  # known already, or `entry` itself was the oldest and made room
         self._exact[exact] = (tail, entry)
         entry.exacts.append(exact)
         entry.size += size

@@ -9,6 +9,8 @@ import pytest
 from clusterdns.chain import Chain
 from clusterdns.dns.records import Answer, Rcode
 from clusterdns.plugin import Next, Request, Response
+from clusterdns.plugins.kubernetes.answer import changed_scopes
+from clusterdns.plugins.kubernetes.store import Changes
 from clusterdns.server.dispatch import Dispatcher, ZoneChain
 from clusterdns.server.hotpath import AnswerCache
 from tests.server.test_dispatch import APP, CLIENT, _blocks, make, served_over_udp
@@ -143,15 +145,14 @@ def test_a_handler_that_reads_names_keeps_every_name_on_its_own() -> None:
     assert len(store) == 0
 
 
-def test_a_change_to_the_parent_drops_the_siblings_answers() -> None:
+def test_any_zone_change_drops_the_siblings_answers() -> None:
     dispatcher, store = _primed(
         ["nop1.demo.svc.cluster.local.", "nop2.demo.svc.cluster.local."]
         + ["r1.web.demo.svc.cluster.local.", "r2.web.demo.svc.cluster.local."]
     )
-    store.invalidate([("namespace", "demo")])  # a Service was added or removed in demo
+    # A change to another Service: the SOA serial in every negative answer moves with it.
+    store.invalidate(changed_scopes(Changes(frozenset({("demo", "other")}), False, False)))
     assert store.reply(make("nop3.demo.svc.cluster.local.", use_edns=False), 0.0) is None
-    assert store.reply(make("r3.web.demo.svc.cluster.local.", use_edns=False), 0.0) is not None
-    store.invalidate([("svc", "demo", "web")])  # web's endpoints changed
     assert store.reply(make("r3.web.demo.svc.cluster.local.", use_edns=False), 0.0) is None
     assert len(store) == 0 and store.counted_bytes == 0
 
@@ -190,3 +191,13 @@ def test_one_off_siblings_cost_no_memory_and_repeated_ones_stay_right() -> None:
     for _ in range(3):  # asked again: remembered by its exact bytes, the same reply
         assert store.reply(again, 0.0) == _reference(again)
     assert store.counted_bytes > held
+
+
+def test_a_stored_negative_answer_goes_with_any_change_its_serial_moves_with() -> None:
+    nodata = make("web.demo.svc.cluster.local.", "AAAA", use_edns=False)  # an IPv4 Service
+    dispatcher, store = _primed([])
+    for _ in range(2):
+        _served(dispatcher, store, nodata)
+    assert store.reply(nodata, 0.0) is not None
+    store.invalidate(changed_scopes(Changes(frozenset({("demo", "other")}), False, False)))
+    assert store.reply(nodata, 0.0) is None

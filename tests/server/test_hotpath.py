@@ -14,6 +14,7 @@ from clusterdns.server.metrics import HitCell
 
 CELL = HitCell((".", "udp", "1", "A"), (".", "NOERROR", "kubernetes"))
 COOKIE = dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"12345678")
+OTHER_COOKIE = dns.edns.GenericOption(dns.edns.OptionType.COOKIE, b"othercli")
 NOW = 100.0
 
 
@@ -77,8 +78,12 @@ def test_key_ignores_case_and_id_but_not_type_flags_or_payload() -> None:
     base = hot_key(wire(use_edns=False))
     assert base is not None
     assert hot_key(wire("WEB.demo.svc.cluster.local.", use_edns=False)) == base
-    # Options are not echoed in replies (CoreDNS, RFC 7873 5.2): they do not change the key.
-    assert hot_key(wire(use_edns=0, options=[COOKIE])) == hot_key(wire(use_edns=0))
+    # Options are not echoed in replies (CoreDNS, RFC 7873 5.2): only their length (which the
+    # request-size metrics count) changes the key, so every client's cookie shares one entry.
+    assert hot_key(wire(use_edns=0, options=[COOKIE])) == hot_key(
+        wire(use_edns=0, options=[OTHER_COOKIE])
+    )
+    assert hot_key(wire(use_edns=0, options=[COOKIE])) != hot_key(wire(use_edns=0))
     different = [
         wire(qtype="AAAA", use_edns=False),
         wire(use_edns=0, payload=1232),
@@ -253,7 +258,12 @@ def test_a_working_set_larger_than_the_first_sighting_floor_is_still_stored() ->
     [
         pytest.param(wire(), wire(), False, id="same-bytes"),
         pytest.param(wire(), wire("WEB.demo.svc.cluster.local."), False, id="other-case"),
-        pytest.param(wire(use_edns=0), wire(use_edns=0, options=[COOKIE]), False, id="cookie"),
+        pytest.param(
+            wire(use_edns=0, options=[COOKIE]),
+            wire(use_edns=0, options=[OTHER_COOKIE]),
+            False,
+            id="another-clients-cookie",
+        ),
         pytest.param(wire(), wire(), True, id="rotated"),
     ],
 )
@@ -281,3 +291,21 @@ def _keep(
         seen.append((data, reply, client, now))
 
     return observe
+
+
+def test_an_answer_evicted_to_make_room_gets_no_new_alias() -> None:
+    # Two answers fill a store of two; asking the oldest in another letter case makes room
+    # for that case's alias by evicting the oldest itself. The alias must not outlive it: a
+    # zone change could not drop it (it would be in no scope) and its bytes would stay counted.
+    cache = AnswerCache(max_entries=2, admit_after=1)
+    for name, scope in (
+        ("old.demo.svc.cluster.local.", "old"),
+        ("new.demo.svc.cluster.local.", "new"),
+    ):
+        data = wire(name, use_edns=False)
+        cache.store(decode_query(data), data + b"REPLY", cache.generation, scope, CELL)
+    other_case = wire("OLD.demo.svc.cluster.local.", use_edns=False)
+    assert cache.reply(other_case, NOW) is not None  # served, and `old` gave its place
+    assert cache.reply(other_case, NOW) is None
+    cache.invalidate(["new"])
+    assert len(cache) == 0 and cache.counted_bytes == 0

@@ -5,6 +5,7 @@ import struct
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import dns.edns
 import dns.message
 import dns.rcode
 import pytest
@@ -88,6 +89,7 @@ class Ask:
     name: str = WEB
     proto: str = "udp"
     do: bool = False
+    cookie: bytes = b""  # an EDNS COOKIE option's bytes, none when empty
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,27 @@ SCRAPES = [
     pytest.param(
         Scrape((Ask("example.org."), Ask("example.org.")), {"udp": 2}, plugin="forward"),
         id="forwarded-then-cached",
+    ),
+    # Cookies are not keyed, their length is: a hit is sized as the query it answers.
+    pytest.param(
+        Scrape(
+            tuple(
+                Ask(cookie=bytes([c]) * n)
+                for c, n in zip(b"abcde", (8, 8, 24, 24, 24), strict=True)
+            ),
+            {"udp": 5},
+        ),
+        id="cookies-of-two-lengths",
+    ),
+    pytest.param(
+        Scrape(
+            tuple(
+                Ask(f"r{i}.web.demo.svc.cluster.local.", cookie=b"c" * n)
+                for i, n in enumerate((8, 8, 8, 24, 24, 24))
+            ),
+            {"udp": 6},
+        ),
+        id="sibling-names-with-cookies",
     ),
 ]
 
@@ -132,7 +155,10 @@ async def test_request_and_response_sizes_as_coredns_reports_them(app: App, case
     port = app.addresses[0][1]
     sizes: dict[str, tuple[list[int], list[int]]] = {}
     for ask in case.asks:
-        query = dns.message.make_query(ask.name, "A", want_dnssec=ask.do)
+        options = (
+            [dns.edns.GenericOption(dns.edns.OptionType.COOKIE, ask.cookie)] if ask.cookie else None
+        )
+        query = dns.message.make_query(ask.name, "A", want_dnssec=ask.do, options=options)
         wire = query.to_wire()
         reply = await exchange(port, wire, ask.proto)
         requests, responses = sizes.setdefault(ask.proto, ([], []))

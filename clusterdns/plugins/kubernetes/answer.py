@@ -182,7 +182,9 @@ def _pod_family(question: Question, qtype: int) -> Family | None:
     v6 = ":" in address
     parent = question.name.partition(".")[2]
     data = _packed_address if qtype == (RType.AAAA if v6 else RType.A) else None
-    return Family(parent, partial(_not_a_pod_address, v6), PODS_SCOPE, data, ("pod", v6))
+    # With no record for the type asked, the reply is NODATA and carries the SOA.
+    scope = PODS_SCOPE if data is not None else ZONE_SCOPE
+    return Family(parent, partial(_not_a_pod_address, v6), scope, data, ("pod", v6))
 
 
 def _not_a_pod_address(v6: bool, label: str) -> bool:
@@ -200,6 +202,8 @@ def _name_error_family(
     question: Question,
     current: Callable[[], ZoneSnapshot],
 ) -> Family | None:
+    # A name error carries the zone's SOA, whose serial moves with every change: any change
+    # drops it (ZONE_SCOPE), so the claim's `taken` need only hold for the current snapshot.
     labels = question.labels
     parent = question.name.partition(".")[2]
     if len(labels) == 4:
@@ -208,12 +212,12 @@ def _name_error_family(
             return None
         named = frozenset(e.label for e in ready_endpoints(view, config.endpoint_pod_names))
         service: Hashable = ("svc", labels[2], labels[1])
-        return Family(parent, named.__contains__, service, kind=service)
+        return Family(parent, named.__contains__, ZONE_SCOPE, kind=service)
     if len(labels) == 3:
         # Looked up in the snapshot of the query at hand: a new Service's name is taken at
         # once, before the scope's change drops the stored answers.
-        scope = namespace_scope(labels[1])
-        return Family(parent, partial(_names_service, current, labels[1]), scope, kind=scope)
+        kind: Hashable = ("namespace", labels[1])
+        return Family(parent, partial(_names_service, current, labels[1]), ZONE_SCOPE, kind=kind)
     return None
 
 
@@ -221,14 +225,16 @@ def _names_service(current: Callable[[], ZoneSnapshot], namespace: str, label: s
     return (namespace, label) in current().services
 
 
-def namespace_scope(namespace: str) -> Hashable:
-    """The scope of answers about which Services a namespace holds."""
-    return ("namespace", namespace)
-
-
 def answer_scope(config: KubernetesConfig, qname: str) -> Hashable:
     """The zone data an answer for `qname` depends on, as `changed_scopes` names it."""
     return question_scope(parse_question(config, qname))
+
+
+def reply_scope(question: Question, result: Answer) -> Hashable:
+    """The scope of `result`: a negative answer's SOA serial moves with every change."""
+    if not result.answer and result.authority:
+        return ZONE_SCOPE  # NXDOMAIN and NODATA carry the SOA
+    return question_scope(question)
 
 
 def question_scope(question: Question | None) -> Hashable:
@@ -249,7 +255,6 @@ def changed_scopes(changes: Changes) -> frozenset[Hashable] | None:
         return None  # whole namespaces appear or vanish: every name below them may change
     scopes: set[Hashable] = {ZONE_SCOPE, REVERSE_SCOPE}
     scopes.update(("svc", namespace, name) for namespace, name in changes.services)
-    scopes.update(namespace_scope(namespace) for namespace, _ in changes.services)
     if changes.pods:
         scopes.add(PODS_SCOPE)
     return frozenset(scopes)

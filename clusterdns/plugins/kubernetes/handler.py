@@ -16,7 +16,7 @@ from clusterdns.plugins.kubernetes.answer import (
     answer_question,
     changed_scopes,
     parse_question,
-    question_scope,
+    reply_scope,
     sibling_family,
 )
 from clusterdns.plugins.kubernetes.big import BIG_ANSWER, BigAnswers
@@ -97,7 +97,7 @@ class KubernetesPlugin:
             self.name,
             answer=result,
             cacheable=result.rcode != Rcode.SERVFAIL,
-            scope=question_scope(question),
+            scope=reply_scope(question, result),
             family=self._family(snapshot, question, query.qtype, result.rcode),
         )
 
