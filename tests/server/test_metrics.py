@@ -155,9 +155,9 @@ async def test_request_and_response_sizes_as_coredns_reports_them(app: App, case
     port = app.addresses[0][1]
     sizes: dict[str, tuple[list[int], list[int]]] = {}
     for ask in case.asks:
-        options = (
-            [dns.edns.GenericOption(dns.edns.OptionType.COOKIE, ask.cookie)] if ask.cookie else None
-        )
+        options: list[dns.edns.Option] | None = None
+        if ask.cookie:
+            options = [dns.edns.GenericOption(dns.edns.OptionType.COOKIE, ask.cookie)]
         query = dns.message.make_query(ask.name, "A", want_dnssec=ask.do, options=options)
         wire = query.to_wire()
         reply = await exchange(port, wire, ask.proto)
