@@ -1,6 +1,7 @@
 """Never-repeated names below a Service or a namespace: answered from a sibling's stored answer."""
 
 import asyncio
+from dataclasses import replace
 
 import dns.message
 import dns.rcode
@@ -9,10 +10,12 @@ import pytest
 from clusterdns.chain import Chain
 from clusterdns.dns.records import Answer, Rcode
 from clusterdns.plugin import Next, Request, Response
-from clusterdns.plugins.kubernetes.answer import changed_scopes
+from clusterdns.plugins.kubernetes.answer import changed_scopes, parse_question, sibling_family
+from clusterdns.plugins.kubernetes.handler import KubernetesPlugin
 from clusterdns.plugins.kubernetes.store import Changes
 from clusterdns.server.dispatch import Dispatcher, ZoneChain
 from clusterdns.server.hotpath import AnswerCache
+from tests.conftest import plugins
 from tests.server.test_dispatch import APP, CLIENT, _blocks, make, served_over_udp
 
 
@@ -201,3 +204,25 @@ def test_a_stored_negative_answer_goes_with_any_change_its_serial_moves_with() -
     assert store.reply(nodata, 0.0) is not None
     store.invalidate(changed_scopes(Changes(frozenset({("demo", "other")}), False, False)))
     assert store.reply(nodata, 0.0) is None
+
+
+@pytest.mark.parametrize(
+    ("fallthrough", "claimed"),
+    [
+        pytest.param((), True, id="none"),
+        pytest.param(("in-addr.arpa.",), True, id="elsewhere"),
+        pytest.param(("web.demo.svc.cluster.local.",), True, id="the-parent-itself"),
+        pytest.param(("r9.web.demo.svc.cluster.local.",), False, id="below-the-parent"),
+    ],
+)
+def test_no_claim_when_some_siblings_fall_through(
+    fallthrough: tuple[str, ...], claimed: bool
+) -> None:
+    (plugin,) = plugins(APP, "kubernetes")
+    assert isinstance(plugin, KubernetesPlugin)
+    config = replace(plugin.config, fallthrough=fallthrough)
+    question = parse_question(config, "r1.web.demo.svc.cluster.local.")
+    assert question is not None
+    snapshot = plugin.holder.current
+    family = sibling_family(snapshot, config, question, 1, Rcode.NXDOMAIN, lambda: snapshot)
+    assert (family is not None) == claimed

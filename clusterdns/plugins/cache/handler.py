@@ -112,6 +112,8 @@ class CachePlugin:
             # so this is a miss (counted as CoreDNS counts it) without looking.
             self.metrics.tally.miss()
             response = self._store(query, key, await next(request), keep=False)
+            if response.family is not None and self._splits(response.family.parent):
+                response = replace(response, family=None)
             # Every pre-encoded copy of it is such a miss too, for a sibling name as well.
             return response.counting_hits(self.metrics.tally.miss)
         now = self._clock.monotonic()
@@ -147,6 +149,12 @@ class CachePlugin:
             ttl=1.0 - (now - entry.stored) % 1.0,
             on_hit=tally.success_hit if entry.cache == "success" else tally.denial_hit,
         )
+
+    def _splits(self, parent: str) -> bool:
+        """True when one of this cache's zones lies below `parent`: its siblings differ."""
+        config = self.config
+        zones = (*config.zones, *config.disable_success, *config.disable_denial)
+        return any(zone != parent and is_subdomain(zone, parent) for zone in zones)
 
     def _never_kept(self, name: str) -> bool:
         """True when `disable` keeps every reply for `name` out of both caches."""

@@ -13,6 +13,7 @@ from clusterdns.dns.names import (
     address_from_dashed,
     address_from_reverse,
     dashed_address,
+    is_subdomain,
     labels_below,
     packed_from_dashed,
 )
@@ -167,6 +168,9 @@ def sibling_family(
     labels = question.labels
     if question.reverse or len(labels) not in (3, 4):
         return None
+    parent = question.name.partition(".")[2]
+    if any(z != parent and is_subdomain(z, parent) for z in config.fallthrough):
+        return None  # siblings below that zone fall through instead of failing
     if rcode == Rcode.NXDOMAIN and labels[-1] == "svc":
         return _name_error_family(snapshot, config, question, current)
     if rcode == Rcode.NOERROR and labels[-1] == "pod" and config.pods == "insecure":

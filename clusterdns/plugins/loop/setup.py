@@ -21,7 +21,7 @@ class LoopPlugin:
     """Handler that counts its own probe, and a lifecycle that sends it."""
 
     name = "loop"
-    keeps_families = True  # its probe (<n>.<n>.<zone>) is never below a Service
+    keeps_families = True  # it changes no answer; it counts its own probe, a name no one asks
 
     def __init__(self, zone: str, port: int, rng_label: Callable[[], str]) -> None:
         self.zone = zone

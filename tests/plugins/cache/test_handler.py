@@ -565,6 +565,11 @@ async def test_refreshes_are_bounded(clock: FakeClock) -> None:
     [
         pytest.param(KUBEADM, True, id="names-never-kept-pass-the-claim-on"),
         pytest.param("cache 30", False, id="names-kept-drop-it"),
+        pytest.param(
+            KUBEADM.replace("cache 30", "cache 30 cluster.local r9.web.prod.svc.cluster.local"),
+            False,
+            id="a-zone-below-the-parent-drops-it",
+        ),
     ],
 )
 async def test_a_family_claim_survives_only_where_no_sibling_would_get_an_entry(
