@@ -86,6 +86,18 @@ def _wire_name(name: str) -> bytes:
         return b""
 
 
+def _covers(family: Family, key: bytes, question_end: int) -> bool:
+    """True when `family` claims the siblings of hot key `key`'s question (else, its own).
+
+    The claim must be about the name the hot path strips a label from, and the first label
+    must be one a sibling may have (letters, digits, hyphens).
+    """
+    length = key[0]
+    if length == 0 or key[1 : length + 1].translate(None, _LDH):
+        return False
+    return key[length + 1 : question_end - 4 - HEADER.size] == _wire_name(family.parent)
+
+
 def _data_offset(family: Family, key: bytes, tail: bytes) -> int:
     """Where the stored question's `family.data` sits in `tail`: -1 for no data, -2 unknown.
 
@@ -390,11 +402,11 @@ class AnswerCache:
         family_key = None
         at = -1
         if family is not None:
-            if rotations:
-                return  # a claim is for an answer of one record at most: nothing to rotate
-            at = _data_offset(family, key, reply[question_end:])
+            covered = not rotations and _covers(family, key, question_end)
+            at = _data_offset(family, key, reply[question_end:]) if covered else -2
             if at == -2:
-                return
+                family = None  # kept as this question's own answer, as without a claim
+        if family is not None:
             family_key = key[key[0] + 1 :]
             key = _FAMILY_MARK + key[:1] + family_key
             scope = family.scope
@@ -475,14 +487,8 @@ class AnswerCache:
         if found is None:
             return None
         key = found[0]
-        if family is not None:
-            length = key[0]
-            parent = key[length + 1 : found[1] - 4 - HEADER.size]
-            if length == 0 or key[1 : length + 1].translate(None, _LDH):
-                return None
-            if parent != _wire_name(family.parent):
-                return None  # a claim must be about the name the hot path strips a label from
-            key = _FAMILY_MARK + key[:1] + key[length + 1 :]
+        if family is not None and _covers(family, key, found[1]):
+            key = _FAMILY_MARK + key[:1] + key[key[0] + 1 :]  # a sighting of any sibling counts
         if not self._admit(key):
             return None
         return found

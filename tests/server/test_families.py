@@ -226,3 +226,11 @@ def test_no_claim_when_some_siblings_fall_through(
     snapshot = plugin.holder.current
     family = sibling_family(snapshot, config, question, 1, Rcode.NXDOMAIN, lambda: snapshot)
     assert (family is not None) == claimed
+
+
+def test_a_repeated_odd_sibling_is_still_kept_as_its_own_answer() -> None:
+    odd = make("x_y.web.demo.svc.cluster.local.", use_edns=False)  # no sibling reply covers it
+    dispatcher, store = _primed([])
+    for _ in range(2):
+        _served(dispatcher, store, odd)
+    assert store.reply(odd, 0.0) == _reference(odd)
