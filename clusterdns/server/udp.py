@@ -81,15 +81,6 @@ class UdpServer:
                 # be lost on the way: the client retries (RFC 1035 4.2.1).
                 logger.debug("udp send to %s failed: %s", addr, exc)
 
-    def answer(self, data: bytes, addr: tuple[str, int], now: float) -> bytes | None:
-        """The reply to one datagram read at `now`, or None when there is none yet.
-
-        What `_drain` does per datagram (inlined there), for callers without a loop of reads
-        (tests, `bench.paths`). None also when a plugin waits: the reply is sent when ready.
-        """
-        reply = self.answers.reply(data, now, addr)
-        return reply if reply is not None else self._miss(data, addr)
-
     def _miss(self, data: bytes, addr: tuple[str, int]) -> bytes | None:
         """Answer a miss at once when no plugin waits; else finish it in a task."""
         generation = self.answers.generation  # a reply made before a change is never kept
