@@ -1,4 +1,4 @@
-"""Pre-encoded UDP replies keyed by the query's own bytes, served without decoding."""
+"""Pre-encoded UDP replies by the query's bytes, or shared by sibling names; no decoding."""
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Sized
@@ -238,11 +238,13 @@ class _Family:
 class AnswerCache:
     """Reply tails per hot key, each filed under the scope of zone data it depends on.
 
-    Two levels: replies by the exact bytes after the id (a repeated query costs one slice and
-    one dict lookup), then by the case-folded hot key (the same question in another case).
-    A zone change drops only the scopes it touched, so a busy cluster's churn does not send
-    every query back through the decoding path. Answers holding upstream records expire on
-    their own (`now` is passed in: no timer per answer). A question is stored on its second
+    Three levels: replies by the exact bytes after the id (a repeated query costs one slice
+    and one dict lookup), then by the case-folded hot key (the same question in another
+    case), then a sibling's reply (plugin.Family: a never-repeated name below a Service, a
+    namespace or in a pod zone, served from the reply of a name one label apart). A zone
+    change drops only the scopes it touched, so a busy cluster's churn does not send every
+    query back through the decoding path. Answers holding upstream records expire on their
+    own (`now` is passed in: no timer per answer). A question is stored on its second
     sighting only, so a flood of never-repeated names neither grows memory nor evicts what
     real clients repeat; when the byte budget is full the oldest answers go first.
     """
