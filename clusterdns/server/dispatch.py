@@ -15,7 +15,6 @@ from clusterdns.chain import Chain
 from clusterdns.clock import Clock, SystemClock
 from clusterdns.dns.message import (
     TCP_MAX_MESSAGE,
-    BodyMemo,
     Query,
     decode_query,
     encode_answer,
@@ -166,8 +165,8 @@ class Dispatcher:
         self.counters = counters or ServerCounters("dns://:53")
         self.clock = clock or SystemClock()
         self.panic_log = PanicLog(self.clock)
-        self._bodies: BodyMemo = {}  # big and negative answers' encodings (encode_answer)
-        self._encodings = Encodings(self._bodies)  # big first encodings made off the loop
+        # Big and negative answers' encodings, reused; big first ones made off the loop.
+        self._encodings = Encodings()
         self.replace_blocks(blocks)
 
     def replace_blocks(self, blocks: list[ZoneChain]) -> None:
@@ -253,8 +252,8 @@ class Dispatcher:
         return not any(z != parent and is_subdomain(z, parent) for z in zones)
 
     def encode(self, query: Query, answer: Answer, max_size: int) -> bytes:
-        """`answer` to `query` in wire form within `max_size`, big bodies' encodings reused."""
-        return encode_answer(query, answer, max_size, self._bodies)
+        """`answer` to `query` in wire form within `max_size`, on the loop, encodings reused."""
+        return encode_answer(query, answer, max_size, self._encodings.bodies)
 
     async def _respond(
         self,

@@ -28,8 +28,8 @@ _Shape = tuple[int, tuple[bytes, ...], int, bool]
 class Encodings:
     """`encode_answer` with its memo, making the first encoding of a big answer off the loop."""
 
-    def __init__(self, bodies: BodyMemo) -> None:
-        self.bodies = bodies
+    def __init__(self) -> None:
+        self.bodies: BodyMemo = {}
         self._made: dict[_Shape, Answer] = {}  # encodings in `bodies` (or once were)
         self._making: OffLoop[_Shape, BodyMemo] = OffLoop()
 

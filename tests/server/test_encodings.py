@@ -50,7 +50,7 @@ def query_bytes(name: str, edns: bool, ident: int) -> bytes:
 
 @pytest.mark.parametrize("case", CASES)
 async def test_big_answers_encode_as_without_the_memo(case: Case) -> None:
-    encodings = Encodings({})
+    encodings = Encodings()
     for ident in (1, 2):  # the first one makes the encoding, the second reuses it
         query = decode_query(query_bytes(case.name, case.edns, ident))
         expected = encode_answer(query, BIG, case.max_size)
@@ -62,7 +62,7 @@ async def test_big_answers_encode_as_without_the_memo(case: Case) -> None:
 
 
 async def test_concurrent_queries_share_the_encoding_and_keep_their_own_id_and_case() -> None:
-    encodings = Encodings({})
+    encodings = Encodings()
     queries = [
         decode_query(query_bytes(name, False, ident))
         for ident, name in enumerate((OWNER, OWNER.upper(), "Many.demo.svc.cluster.local."))
@@ -75,4 +75,4 @@ async def test_concurrent_queries_share_the_encoding_and_keep_their_own_id_and_c
 
 def test_small_answers_are_encoded_at_once() -> None:
     query = decode_query(query_bytes(OWNER, False, 1))
-    assert Encodings({}).encode(query, SMALL, 65535) == encode_answer(query, SMALL, 65535)
+    assert Encodings().encode(query, SMALL, 65535) == encode_answer(query, SMALL, 65535)
