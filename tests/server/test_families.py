@@ -224,7 +224,7 @@ def test_no_claim_when_some_siblings_fall_through(
     question = parse_question(config, "r1.web.demo.svc.cluster.local.")
     assert question is not None
     snapshot = plugin.holder.current
-    family = sibling_family(snapshot, config, question, 1, Rcode.NXDOMAIN, lambda: snapshot)
+    family = sibling_family(snapshot, config, question, 1, Rcode.NXDOMAIN)
     assert (family is not None) == claimed
 
 

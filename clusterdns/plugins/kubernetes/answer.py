@@ -5,7 +5,7 @@ Follows kubernetes/dns docs/specification.md (schema 1.1.0) and, where it is sil
 """
 
 import ipaddress
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -38,7 +38,7 @@ from clusterdns.plugins.kubernetes.snapshot import (
     ready_addresses,
     ready_endpoints,
 )
-from clusterdns.plugins.kubernetes.store import Changes, ServiceEntry
+from clusterdns.plugins.kubernetes.store import Changes, ServiceEntry, ServiceKey
 
 SCHEMA_VERSION = "1.1.0"
 DNS_VERSION_TTL = 28800
@@ -76,6 +76,11 @@ class Question:
     zone: str
     labels: tuple[str, ...]  # left of the zone, leftmost first
     reverse: bool  # the zone is inside in-addr.arpa or ip6.arpa
+
+    @property
+    def parent(self) -> str:
+        """The name without its first label."""
+        return self.name.partition(".")[2]
 
 
 def parse_question(config: KubernetesConfig, qname: str) -> Question | None:
@@ -156,23 +161,21 @@ def sibling_family(
     question: Question,
     qtype: int,
     rcode: Rcode,
-    current: Callable[[], ZoneSnapshot],
 ) -> Family | None:
     """The siblings sharing the answer `rcode` to `question` (plugin.Family), or None.
 
     Claimed for the names never-repeated names are made of: one label below a Service that
     names none of its endpoints (a random subdomain), one label below a namespace that names
-    no Service, and pod names (`pods insecure`). `current` gives the snapshot a later query
-    will read.
+    no Service, and pod names (`pods insecure`).
     """
     labels = question.labels
     if question.reverse or len(labels) not in (3, 4):
         return None
-    parent = question.name.partition(".")[2]
+    parent = question.parent
     if any(z != parent and is_subdomain(z, parent) for z in config.fallthrough):
         return None  # siblings below that zone fall through instead of failing
     if rcode == Rcode.NXDOMAIN and labels[-1] == "svc":
-        return _name_error_family(snapshot, config, question, current)
+        return _name_error_family(snapshot, config, question)
     if rcode == Rcode.NOERROR and labels[-1] == "pod" and config.pods == "insecure":
         return _pod_family(question, qtype)
     return None
@@ -180,15 +183,14 @@ def sibling_family(
 
 def _pod_family(question: Question, qtype: int) -> Family | None:
     """Pod names of the same address family: the same reply, but for the address itself."""
-    address = address_from_dashed(question.labels[0]) if len(question.labels) == 3 else None
-    if address is None:
+    packed = packed_from_dashed(question.labels[0]) if len(question.labels) == 3 else None
+    if packed is None:
         return None
-    v6 = ":" in address
-    parent = question.name.partition(".")[2]
+    v6 = len(packed) == 16
     data = _packed_address if qtype == (RType.AAAA if v6 else RType.A) else None
     # With no record for the type asked, the reply is NODATA and carries the SOA.
     scope = PODS_SCOPE if data is not None else ZONE_SCOPE
-    return Family(parent, partial(_not_a_pod_address, v6), scope, data, ("pod", v6))
+    return Family(question.parent, partial(_not_a_pod_address, v6), scope, data, ("pod", v6))
 
 
 def _not_a_pod_address(v6: bool, label: str) -> bool:
@@ -201,15 +203,12 @@ def _packed_address(label: str) -> bytes:
 
 
 def _name_error_family(
-    snapshot: ZoneSnapshot,
-    config: KubernetesConfig,
-    question: Question,
-    current: Callable[[], ZoneSnapshot],
+    snapshot: ZoneSnapshot, config: KubernetesConfig, question: Question
 ) -> Family | None:
     # A name error carries the zone's SOA, whose serial moves with every change: any change
-    # drops it (ZONE_SCOPE), so the claim's `taken` need only hold for the current snapshot.
+    # drops it (ZONE_SCOPE), so the claim's `taken` need only hold for this snapshot.
     labels = question.labels
-    parent = question.name.partition(".")[2]
+    parent = question.parent
     if len(labels) == 4:
         view = snapshot.services.get((labels[2], labels[1]))
         if view is None:
@@ -218,15 +217,14 @@ def _name_error_family(
         service: Hashable = ("svc", labels[2], labels[1])
         return Family(parent, named.__contains__, ZONE_SCOPE, kind=service)
     if len(labels) == 3:
-        # Looked up in the snapshot of the query at hand: a new Service's name is taken at
-        # once, before the scope's change drops the stored answers.
         kind: Hashable = ("namespace", labels[1])
-        return Family(parent, partial(_names_service, current, labels[1]), ZONE_SCOPE, kind=kind)
+        taken = partial(_names_service, snapshot.services, labels[1])
+        return Family(parent, taken, ZONE_SCOPE, kind=kind)
     return None
 
 
-def _names_service(current: Callable[[], ZoneSnapshot], namespace: str, label: str) -> bool:
-    return (namespace, label) in current().services
+def _names_service(services: Mapping[ServiceKey, ServiceEntry], namespace: str, label: str) -> bool:
+    return (namespace, label) in services
 
 
 def answer_scope(config: KubernetesConfig, qname: str) -> Hashable:

@@ -105,21 +105,16 @@ class KubernetesPlugin:
         self, snapshot: ZoneSnapshot, question: Question, qtype: int, rcode: Rcode
     ) -> Family | None:
         """`sibling_family`, made once per parent name, type, rcode and snapshot (Services)."""
-        if rcode == Rcode.SERVFAIL:
-            return None
         if question.labels[-1:] != ("svc",):
             # A pod name's claim depends on its address family too; it is cheap to make.
-            return sibling_family(snapshot, self.config, question, qtype, rcode, self._current)
-        key = (question.name.partition(".")[2], qtype, rcode)
+            return sibling_family(snapshot, self.config, question, qtype, rcode)
+        key = (question.parent, qtype, rcode)
         found = self._families.get(key)
         if found is None:
-            found = sibling_family(snapshot, self.config, question, qtype, rcode, self._current)
+            found = sibling_family(snapshot, self.config, question, qtype, rcode)
             if found is not None and len(self._families) < FAMILIES_KEPT:
                 self._families[key] = found
         return found
-
-    def _current(self) -> ZoneSnapshot:
-        return self.holder.current
 
     def _answer(
         self, snapshot: ZoneSnapshot, question: Question, qtype: int
