@@ -401,7 +401,6 @@ class AnswerCache:
         if found is None:
             return
         key, question_end = found
-        family_key = None
         at = -1
         if family is not None:
             covered = not rotations and _covers(family, key, question_end)
@@ -409,8 +408,7 @@ class AnswerCache:
             if at == -2:
                 family = None  # kept as this question's own answer, as without a claim
         if family is not None:
-            family_key = key[key[0] + 1 :]
-            key = _FAMILY_MARK + key[:1] + family_key
+            key = _FAMILY_MARK + key[:1] + key[key[0] + 1 :]
             scope = family.scope
         old = self._entries.get(key)
         if old is not None:
@@ -431,20 +429,9 @@ class AnswerCache:
         self._entries[key] = entry
         self._scopes.setdefault(scope, []).append(entry)
         self._bytes += size
-        if family is not None and family_key is not None:
-            entry.family = family_key
-            kin = self._families.get(family_key)
-            if kin is not None and kin.kind != family.kind:
-                for stale, _ in list(kin.by_length.values()):
-                    self._drop(stale)  # the last one also forgets `kin`
-                kin = self._families.get(family_key)
-            if kin is None:
-                kin = self._families[family_key] = _Family(family)
-            # The newest claim (its snapshot is the one queries read); an older one's answers
-            # stay right: a change that could alter them drops them through their scope.
-            kin.taken, kin.data = family.taken, family.data
-            kin.by_length[key[1]] = (entry, at)
-            return  # siblings are never asked twice: no exact-bytes alias
+        if family is not None:
+            self._file_sibling(entry, family, at)
+            return  # a sibling gets its exact-bytes alias when it is asked again
         exact_tail = Rotation([r[2:] for r in replies]) if rotations else reply[2:]
         self._remember(entry, query.wire[2:], exact_tail)
 
@@ -470,6 +457,22 @@ class AnswerCache:
             response.observe,
             kept.family,
         )
+
+    def _file_sibling(self, entry: _Entry, claim: Family, at: int) -> None:
+        """File `entry` (stored under a family key) as the reply its siblings of its length get."""
+        family_key = entry.key[2:]  # after the mark and the first label's length
+        entry.family = family_key
+        kin = self._families.get(family_key)
+        if kin is not None and kin.kind != claim.kind:
+            for stale, _ in list(kin.by_length.values()):
+                self._drop(stale)  # the last one also forgets `kin`
+            kin = self._families.get(family_key)
+        if kin is None:
+            kin = self._families[family_key] = _Family(claim)
+        # The newest claim (its snapshot is the one queries read); an older one's answers
+        # stay right: a change that could alter them drops them through their scope.
+        kin.taken, kin.data = claim.taken, claim.data
+        kin.by_length[entry.key[1]] = (entry, at)
 
     def admit(
         self, query: Query, generation: int, family: Family | None = None
